@@ -1,0 +1,1 @@
+"""The bundled catalogue, installed as package data (see pyproject.toml)."""
