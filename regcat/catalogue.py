@@ -1,0 +1,188 @@
+"""The catalogue facade: load a catalogue directory once, validate it, and serve its
+content to the index, the reports and the CLI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from regcat.errors import Finding, RegcatError
+from regcat.generated.model import (
+    CodeSystem,
+    Form,
+    Instrument,
+    MappingSet,
+    Register,
+    ValueSet,
+    Variable,
+)
+from regcat.io import YamlDocument, read_yaml
+from regcat.layout import ContentFile, content_files
+from regcat.load import FileResult, Symbols, load_file
+from regcat.validate import check_file, check_references
+
+# Below this much content, starting worker processes costs more than it saves.
+_PARALLEL_BYTES = 4_000_000
+
+
+@dataclass
+class FileSummary:
+    """What validation needs to keep of a file: no model objects, so it pickles cheaply."""
+
+    file: ContentFile
+    digest: str
+    findings: list[Finding]
+    symbols: Symbols
+    error: str | None = None  # the file could not be read or parsed at all
+    _doc: YamlDocument | None = field(default=None, repr=False)
+
+    def line_of(self, key: str | None) -> int | None:
+        if key is None or self.file.kind == "mappings":
+            return None
+        if self._doc is None:
+            try:
+                self._doc = read_yaml(self.file.path)
+            except RegcatError:
+                return None
+        return self._doc.line_of(key)
+
+
+def _summarise(file: ContentFile) -> FileSummary:
+    try:
+        result = check_file(load_file(file))
+    except RegcatError as exc:
+        return FileSummary(file, "", [], Symbols(), error=exc.render())
+    return FileSummary(file, result.digest, result.findings, result.symbols)
+
+
+@dataclass
+class ValidationReport:
+    files: int
+    findings: list[Finding]
+    errors: list[str]  # unusable files
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors:
+            return 2
+        return 1 if any(f.severity == "error" for f in self.findings) else 0
+
+    def to_json(self) -> dict:
+        return {
+            "files": self.files,
+            "errors": len([f for f in self.findings if f.severity == "error"]),
+            "warnings": len([f for f in self.findings if f.severity == "warning"]),
+            "unusable": self.errors,
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+def _map(function, files: list[ContentFile], jobs: int | None) -> Iterator:
+    size = sum(f.path.stat().st_size for f in files)
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if workers <= 1 or size < _PARALLEL_BYTES or len(files) < 2:
+        return map(function, files)
+    # Largest files first, so one big register does not finish last on its own.
+    ordered = sorted(files, key=lambda f: -f.path.stat().st_size)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        done = dict(zip(ordered, pool.map(function, ordered, chunksize=1), strict=True))
+    return iter(done[f] for f in files)
+
+
+def validate_catalogue(root: Path, jobs: int | None = None) -> ValidationReport:
+    """Load every file, check it, resolve references across files."""
+    files = content_files(root)
+    summaries = list(_map(_summarise, files, jobs))
+    usable = [s for s in summaries if s.error is None]
+    findings = [f for s in usable for f in s.findings]
+    findings += check_references(usable)  # type: ignore[arg-type]
+    findings.sort()
+    return ValidationReport(len(files), findings, [s.error for s in summaries if s.error])
+
+
+@dataclass
+class Catalogue:
+    """All content, indexed by id. Build it with `Catalogue.load`."""
+
+    root: Path
+    registers: dict[str, Register] = field(default_factory=dict)
+    variables: dict[str, Variable] = field(default_factory=dict)
+    value_sets: dict[str, ValueSet] = field(default_factory=dict)
+    code_systems: dict[str, CodeSystem] = field(default_factory=dict)
+    instruments: dict[str, Instrument] = field(default_factory=dict)
+    mapping_sets: dict[str, MappingSet] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # entity id -> file (relative)
+
+    @classmethod
+    def from_results(cls, root: Path, results: Iterable[FileResult]) -> Catalogue:
+        cat = cls(root)
+        for result in results:
+            cat._add(result)
+        return cat
+
+    @classmethod
+    def load(cls, root: Path) -> Catalogue:
+        """Load without validation beyond the schema (use validate_catalogue for that).
+        Raises RegcatError on a file that cannot be parsed."""
+        return cls.from_results(root, (load_file(f) for f in content_files(root)))
+
+    def _add(self, result: FileResult) -> None:
+        obj, rel = result.obj, result.file.rel
+        if obj is None:
+            return
+        kind = result.file.kind
+        if kind == "register":
+            self.registers[obj.id] = obj
+            self.sources[obj.id] = rel
+            for variable in obj.variables or []:
+                self.variables.setdefault(variable.id, variable)
+            for value_set in obj.value_sets or []:
+                self.value_sets.setdefault(value_set.id, value_set)
+        elif kind == "valueset":
+            self.value_sets.setdefault(obj.id, obj)
+            self.sources[obj.id] = rel
+        elif kind == "codesystems":
+            for system in obj:
+                self.code_systems.setdefault(system.id, system)
+        elif kind == "instrument":
+            self.instruments.setdefault(obj.id, obj)
+            self.sources[obj.id] = rel
+        elif kind == "mappings":
+            self.mapping_sets[rel] = obj
+
+    def forms(self, register_id: str) -> list[Form]:
+        return list(self.registers[register_id].forms or [])
+
+    def stats(self) -> dict:
+        registers = []
+        for reg in sorted(self.registers.values(), key=lambda r: r.id):
+            variables = reg.variables or []
+            registers.append(
+                {
+                    "id": reg.id,
+                    "name": reg.name.nb if reg.name else None,
+                    "key_register": bool(reg.key_register),
+                    "forms": len(reg.forms or []),
+                    "variables": len(variables),
+                    "value_sets": len(reg.value_sets or []),
+                    "codings": sum(len(v.codings or []) for v in variables),
+                }
+            )
+        mappings = sum(len(ms.mappings or []) for ms in self.mapping_sets.values())
+        totals = {
+            "registers": len(self.registers),
+            "key_registers": sum(1 for r in self.registers.values() if r.key_register),
+            "forms": sum(r["forms"] for r in registers),
+            "variables": len(self.variables),
+            "value_sets": len(self.value_sets),
+            "codes": sum(len(vs.codes or []) for vs in self.value_sets.values()),
+            "codings": sum(r["codings"] for r in registers),
+            "code_systems": len(self.code_systems),
+            "instruments": len(self.instruments),
+            "mapping_sets": len(self.mapping_sets),
+            "mappings": mappings,
+        }
+        return {"totals": totals, "registers": registers}

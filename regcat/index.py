@@ -1,0 +1,364 @@
+"""`regcat build`: one index for the API, the site, the reports and the generators.
+
+The index is a folder: `regcat.sqlite` (tables + FTS5 over folded nb/en labels,
+definitions and codes), `rdf/` (a pyoxigraph store, one named graph per content file)
+and `turtle/` (one Turtle file per content file). The build is incremental: a file
+whose content hash is unchanged is not parsed again; its symbols and findings are
+read back from the index so the cross-file checks still see the whole catalogue.
+Nothing is written when the catalogue has errors.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from regcat.errors import Finding, RegcatError
+from regcat.generated.model import CodeSystem, MappingSet, Register, ValueSet, Variable
+from regcat.io import digest, read_bytes
+from regcat.layout import ContentFile, content_files
+from regcat.load import FileResult, Symbols, load_file
+from regcat.rdf import PREFIXES, file_triples
+from regcat.text import fold
+from regcat.validate import check_file, check_references
+
+INDEX_VERSION = "3"
+DB_NAME = "regcat.sqlite"
+
+DDL = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE files (path TEXT PRIMARY KEY, kind TEXT, digest TEXT, symbols TEXT,
+                    findings TEXT);
+CREATE TABLE registers (id TEXT PRIMARY KEY, file TEXT, name_nb TEXT, name_en TEXT,
+                        kind TEXT, key_register INTEGER, platform TEXT, data TEXT);
+CREATE TABLE forms (register_id TEXT, id TEXT, file TEXT, name_nb TEXT, name_en TEXT,
+                    data TEXT, PRIMARY KEY (register_id, id));
+CREATE TABLE variables (id TEXT PRIMARY KEY, file TEXT, register_id TEXT, form TEXT,
+                        label_nb TEXT, label_en TEXT, datatype TEXT, value_set TEXT,
+                        topic TEXT, status TEXT, collection_mode TEXT, sensitivity TEXT,
+                        data TEXT);
+CREATE INDEX variables_register ON variables (register_id, form);
+CREATE TABLE value_sets (id TEXT PRIMARY KEY, file TEXT, name_nb TEXT, data TEXT);
+CREATE TABLE codes (value_set TEXT, file TEXT, code TEXT, label_nb TEXT, label_en TEXT,
+                    meaning TEXT);
+CREATE INDEX codes_value_set ON codes (value_set);
+CREATE TABLE codings (variable_id TEXT, file TEXT, system TEXT, code TEXT, display TEXT);
+CREATE INDEX codings_code ON codings (system, code);
+CREATE TABLE code_systems (id TEXT PRIMARY KEY, file TEXT, data TEXT);
+CREATE TABLE instruments (id TEXT PRIMARY KEY, file TEXT, data TEXT);
+CREATE TABLE mappings (file TEXT, mapping_id TEXT, subject_id TEXT, predicate_id TEXT,
+                       object_id TEXT, justification TEXT, confidence REAL, data TEXT);
+CREATE TABLE mapping_sets (file TEXT PRIMARY KEY, id TEXT, data TEXT);
+CREATE VIRTUAL TABLE variables_fts USING fts5 (
+    id UNINDEXED, file UNINDEXED, label, definition, codes,
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4'
+);
+"""
+
+ENTITY_TABLES = (
+    "registers",
+    "forms",
+    "variables",
+    "value_sets",
+    "codes",
+    "codings",
+    "code_systems",
+    "instruments",
+    "mappings",
+    "mapping_sets",
+    "variables_fts",
+)
+
+
+@dataclass
+class BuildReport:
+    index: Path
+    files: int
+    parsed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    seconds: float = 0.0
+    written: bool = False
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+
+def _json(model) -> str:
+    return model.model_dump_json(exclude_none=True)
+
+
+def _text(value) -> tuple[str | None, str | None]:
+    return (value.nb, value.en) if value is not None else (None, None)
+
+
+class _Rows:
+    """Rows for every table, gathered before anything is written."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, list[tuple]] = {name: [] for name in ENTITY_TABLES}
+
+    def add_register(self, rel: str, reg: Register) -> None:
+        nb, en = _text(reg.name)
+        shell = reg.model_copy(update={"variables": None, "value_sets": None})
+        self.tables["registers"].append(
+            (reg.id, rel, nb, en, reg.kind, int(bool(reg.key_register)), reg.platform, _json(shell))
+        )
+        for form in reg.forms or []:
+            fnb, fen = _text(form.name)
+            self.tables["forms"].append((reg.id, form.id, rel, fnb, fen, _json(form)))
+        value_sets = {vs.id: vs for vs in reg.value_sets or []}
+        for variable in reg.variables or []:
+            self.add_variable(rel, reg.id, variable, value_sets.get(variable.value_set or ""))
+        for vs in reg.value_sets or []:
+            self.add_value_set(rel, vs)
+
+    def add_variable(self, rel: str, reg_id: str, v: Variable, vs: ValueSet | None) -> None:
+        nb, en = _text(v.label)
+        v_dump = v.model_copy(update={"register_id": reg_id})
+        self.tables["variables"].append(
+            (v.id, rel, reg_id, v.form, nb, en, v.datatype, v.value_set, v.topic, v.status)
+            + (v.collection_mode, v.sensitivity, _json(v_dump))
+        )
+        codes = []
+        for coding in v.codings or []:
+            self.tables["codings"].append((v.id, rel, coding.system, coding.code, coding.display))
+            codes += [coding.code, f"{coding.system}:{coding.code}"]
+        if v.concept:
+            codes.append(v.concept)
+        if vs is not None:
+            for pv in vs.codes or []:
+                if pv.meaning:
+                    codes.append(pv.meaning)
+        dnb, den = _text(v.definition)
+        self.tables["variables_fts"].append(
+            (
+                v.id,
+                rel,
+                fold(" ".join(filter(None, (nb, en, v.id.split(":", 1)[1])))),
+                fold(" ".join(filter(None, (dnb, den)))),
+                " ".join(codes),
+            )
+        )
+
+    def add_value_set(self, rel: str, vs: ValueSet) -> None:
+        nb, _ = _text(vs.name)
+        self.tables["value_sets"].append((vs.id, rel, nb, _json(vs)))
+        for pv in vs.codes or []:
+            lnb, len_ = _text(pv.label)
+            self.tables["codes"].append((vs.id, rel, pv.code, lnb, len_, pv.meaning))
+
+    def add(self, result: FileResult) -> None:
+        rel, obj = result.file.rel, result.obj
+        if isinstance(obj, Register):
+            self.add_register(rel, obj)
+        elif isinstance(obj, ValueSet):
+            self.add_value_set(rel, obj)
+        elif isinstance(obj, MappingSet):
+            shell = obj.model_copy(update={"mappings": None})
+            self.tables["mapping_sets"].append((rel, str(obj.mapping_set_id), _json(shell)))
+            for m in obj.mappings or []:
+                self.tables["mappings"].append(
+                    (rel, m.mapping_id, m.subject_id, m.predicate_id, m.object_id)
+                    + (m.mapping_justification, m.confidence, _json(m))
+                )
+        elif isinstance(obj, list):
+            for cs in obj:
+                self.tables["code_systems"].append((cs.id, rel, _json(cs)))
+        elif obj is not None:
+            self.tables["instruments"].append((obj.id, rel, _json(obj)))
+
+
+class _Cached:
+    """An unchanged file, as the index remembers it."""
+
+    def __init__(self, file: ContentFile, symbols: Symbols, findings: list[Finding]) -> None:
+        self.file = file
+        self.symbols = symbols
+        self.findings = findings
+
+    def line_of(self, key: str | None) -> int | None:
+        return next((f.line for f in self.findings if f.entity == key and f.line), None)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+def open_index(index_dir: Path) -> sqlite3.Connection:
+    """Open a built index for reading."""
+    path = index_dir / DB_NAME
+    if not path.exists():
+        raise RegcatError("no index here; run `regcat build` first", index_dir)
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def _prepare(index_dir: Path, force: bool) -> tuple[sqlite3.Connection, dict[str, tuple]]:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    db_path = index_dir / DB_NAME
+    db = _connect(db_path) if db_path.exists() else None
+    if db is not None:
+        try:
+            version = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+        except sqlite3.DatabaseError:
+            version = None
+        if force or version is None or version[0] != INDEX_VERSION:
+            db.close()
+            db = None
+            for stale in (db_path, index_dir / "rdf", index_dir / "turtle"):
+                if stale.is_dir():
+                    shutil.rmtree(stale)
+                elif stale.exists():
+                    stale.unlink()
+            for suffix in ("-wal", "-shm"):
+                Path(str(db_path) + suffix).unlink(missing_ok=True)
+    if db is None:
+        db = _connect(db_path)
+        db.executescript(DDL)
+        db.execute("INSERT INTO meta VALUES ('version', ?)", (INDEX_VERSION,))
+    known = {
+        row[0]: row[1:] for row in db.execute("SELECT path, digest, symbols, findings FROM files")
+    }
+    return db, known
+
+
+def _findings_json(findings: list[Finding]) -> str:
+    return json.dumps([[f.path, f.line, f.entity, f.message, f.rule, f.severity] for f in findings])
+
+
+def _findings_from_json(text: str) -> list[Finding]:
+    return [Finding(*row) for row in json.loads(text)]
+
+
+def build_index(
+    root: Path,
+    index_dir: Path,
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    started = time.perf_counter()
+    files = content_files(root)
+    db, known = _prepare(index_dir, force)
+    report = BuildReport(index_dir, len(files))
+    try:
+        raws = {f.rel: digest(read_bytes(f.path)) for f in files}
+        codesystems_changed = any(
+            f.kind == "codesystems" and known.get(f.rel, (None,))[0] != raws[f.rel] for f in files
+        )
+        if codesystems_changed and known:
+            db.close()
+            return build_index(root, index_dir, force=True, progress=progress)
+        changed = [f for f in files if known.get(f.rel, (None,))[0] != raws[f.rel]]
+        current = {f.rel for f in files}
+        report.removed = sorted(set(known) - current)
+
+        parsed: list[FileResult] = []
+        for done, file in enumerate(changed, start=1):
+            parsed.append(check_file(load_file(file)))
+            if progress:
+                progress(done, len(changed))
+        report.parsed = [r.file.rel for r in parsed]
+        fresh = {r.file.rel for r in parsed}
+        cached = [
+            _Cached(f, Symbols.from_json(json.loads(known[f.rel][1])), _findings_from_json(known[f.rel][2]))
+            for f in files
+            if f.rel not in fresh
+        ]
+        everything: list = parsed + cached
+        findings = [f for r in everything for f in r.findings] + check_references(everything)
+        report.findings = sorted(findings)
+        if report.errors:
+            return report
+        if not parsed and not report.removed:
+            report.seconds = time.perf_counter() - started
+            report.written = True
+            return report
+        _write(db, index_dir, root, parsed, report.removed)
+        report.written = True
+    finally:
+        db.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _code_systems(db: sqlite3.Connection, parsed: list[FileResult]) -> dict[str, CodeSystem]:
+    systems = {
+        row[0]: CodeSystem.model_validate_json(row[1])
+        for row in db.execute("SELECT id, data FROM code_systems")
+    }
+    for result in parsed:
+        if result.file.kind == "codesystems" and result.obj:
+            systems.update({cs.id: cs for cs in result.obj})
+    return systems
+
+
+def _write(
+    db: sqlite3.Connection, index_dir: Path, root: Path, parsed: list[FileResult], removed: list[str]
+) -> None:
+    import pyoxigraph as ox
+
+    rows = _Rows()
+    for result in parsed:
+        rows.add(result)
+    systems = _code_systems(db, parsed)
+    graphs = {r.file.rel: "\n".join(file_triples(r.obj, systems)) for r in parsed}
+
+    # RDF first: it is idempotent (a graph is dropped, then loaded), so if the process
+    # dies before the SQL commit below, the next build simply does both again.
+    store = ox.Store(str(index_dir / "rdf"))
+    turtle_dir = index_dir / "turtle"
+    for rel in [*removed, *graphs]:
+        graph = ox.NamedNode(f"urn:regcat:file:{rel}")
+        store.remove_graph(graph)
+        (turtle_dir / f"{rel}.ttl").unlink(missing_ok=True)
+    for rel, text in graphs.items():
+        graph = ox.NamedNode(f"urn:regcat:file:{rel}")
+        store.load(text.encode(), format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+        target = turtle_dir / f"{rel}.ttl"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        store.dump(str(target), format=ox.RdfFormat.TURTLE, from_graph=graph, prefixes=PREFIXES)
+    store.flush()
+    del store
+
+    stale = [*removed, *(r.file.rel for r in parsed)]
+    db.execute("BEGIN")
+    try:
+        for table in ENTITY_TABLES:
+            db.executemany(f"DELETE FROM {table} WHERE file = ?", [(rel,) for rel in stale])
+        db.executemany("DELETE FROM files WHERE path = ?", [(rel,) for rel in stale])
+        for table, values in rows.tables.items():
+            if values:
+                marks = ",".join("?" * len(values[0]))
+                db.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
+        db.executemany(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
+            [
+                (
+                    r.file.rel,
+                    r.file.kind,
+                    r.digest,
+                    json.dumps(r.symbols.to_json()),
+                    _findings_json(r.findings),
+                )
+                for r in parsed
+            ],
+        )
+        db.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('catalogue', ?)", (str(root.resolve()),)
+        )
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('built', ?)", (time.strftime("%Y-%m-%dT%H:%M:%S"),))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise

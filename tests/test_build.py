@@ -1,0 +1,148 @@
+"""`regcat build`: the index (SQLite + FTS5, RDF store, Turtle), incremental and safe."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pyoxigraph as ox
+
+from regcat.cli import app
+from regcat.index import build_index, open_index
+from regcat.io import dump_yaml
+
+from .conftest import snapshot, tiny_register, write_catalogue
+
+
+def test_build_writes_sqlite_rdf_and_turtle(catalogue, tmp_path):
+    index = tmp_path / "index"
+    report = build_index(catalogue, index)
+    assert report.written and not report.errors
+    assert sorted(report.parsed) == ["codesystems.yaml", "registers/alpha.yaml"]
+    db = open_index(index)
+    assert db.execute("SELECT count(*) FROM variables").fetchone()[0] == 2
+    row = db.execute("SELECT * FROM variables WHERE id='alpha:DIAG'").fetchone()
+    assert (row["register_id"], row["label_nb"], row["datatype"]) == ("alpha", "Hoveddiagnose", "coded")
+    assert db.execute("SELECT count(*) FROM codes").fetchone()[0] == 2
+    assert [tuple(r) for r in db.execute("SELECT system, code FROM codings ORDER BY code")] == [
+        ("SCTID", "22298006"),
+        ("ICD10", "I21.4"),
+    ]
+    turtle = (index / "turtle" / "registers" / "alpha.yaml.ttl").read_text()
+    assert "Hoveddiagnose" in turtle and "@prefix skos:" in turtle
+    db.close()
+    store = ox.Store.read_only(str(index / "rdf"))
+    count = next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")))
+    assert int(count["n"].value) > 20
+
+
+def fts(index, query: str) -> list[str]:
+    db = open_index(index)
+    try:
+        return [r[0] for r in db.execute("SELECT id FROM variables_fts WHERE variables_fts MATCH ?", (query,))]
+    finally:
+        db.close()
+
+
+def test_fts_is_folded_and_prefix_searchable(tmp_path):
+    register = tiny_register()
+    register["variables"][1]["label"]["nb"] = "Østrogenbehandling etter hjerteinfarkt"
+    root = write_catalogue(tmp_path / "cat", [register])
+    build_index(root, tmp_path / "index")
+    assert fts(tmp_path / "index", "ostrogen*") == ["alpha:INFARKT"]
+    assert fts(tmp_path / "index", "hjerte*") == ["alpha:INFARKT"]
+    assert fts(tmp_path / "index", '"I21.4"') == ["alpha:DIAG"]
+
+
+def test_incremental_build_parses_only_changed_files(catalogue, tmp_path):
+    index = tmp_path / "index"
+    build_index(catalogue, index)
+    again = build_index(catalogue, index)
+    assert again.parsed == [] and again.written
+    register = tiny_register()
+    register["variables"][0]["label"]["nb"] = "Endret ledetekst"
+    (catalogue / "registers" / "alpha.yaml").write_text(dump_yaml(register))
+    third = build_index(catalogue, index)
+    assert third.parsed == ["registers/alpha.yaml"]
+    db = open_index(index)
+    assert db.execute("SELECT label_nb FROM variables WHERE id='alpha:DIAG'").fetchone()[0] == "Endret ledetekst"
+    assert db.execute("SELECT count(*) FROM variables").fetchone()[0] == 2  # no duplicates
+    db.close()
+
+
+def test_incremental_build_still_sees_cross_file_references(catalogue, tmp_path):
+    index = tmp_path / "index"
+    beta = tiny_register(id="beta", forms=[], value_sets=[])
+    beta["variables"] = [{"id": "beta:A", "label": {"nb": "A"}, "datatype": "string", "superseded_by": "alpha:DIAG"}]
+    (catalogue / "registers" / "beta.yaml").write_text(dump_yaml(beta))
+    assert not build_index(catalogue, index).errors
+    register = tiny_register()
+    register["variables"] = register["variables"][1:]  # alpha:DIAG goes away
+    (catalogue / "registers" / "alpha.yaml").write_text(dump_yaml(register))
+    report = build_index(catalogue, index)
+    assert [f.render() for f in report.errors] == [
+        "registers/beta.yaml: beta:A: field 'superseded_by': no variable 'alpha:DIAG'"
+    ]
+
+
+def test_removed_file_is_dropped_from_index(catalogue, tmp_path):
+    index = tmp_path / "index"
+    beta = tiny_register(id="beta", forms=[], value_sets=[], variables=[])
+    (catalogue / "registers" / "beta.yaml").write_text(dump_yaml(beta))
+    build_index(catalogue, index)
+    (catalogue / "registers" / "beta.yaml").unlink()
+    report = build_index(catalogue, index)
+    assert report.removed == ["registers/beta.yaml"]
+    db = open_index(index)
+    assert [r[0] for r in db.execute("SELECT id FROM registers")] == ["alpha"]
+    db.close()
+
+
+def test_build_with_errors_leaves_index_untouched(catalogue, tmp_path, runner):
+    index = tmp_path / "index"
+    build_index(catalogue, index)
+    before = snapshot(index)
+    register = tiny_register()
+    register["variables"][0]["form"] = "nope"
+    (catalogue / "registers" / "alpha.yaml").write_text(dump_yaml(register))
+    result = runner.invoke(app, ["--catalogue", str(catalogue), "--index", str(index), "build"])
+    assert result.exit_code == 1
+    assert "no form 'nope'" in result.stdout
+    assert "the index was left as it was" in result.output
+    after = snapshot(index)
+    assert {k: v for k, v in after.items() if not k.endswith(("-wal", "-shm"))} == {
+        k: v for k, v in before.items() if not k.endswith(("-wal", "-shm"))
+    }
+
+
+def test_stale_index_version_is_rebuilt(catalogue, tmp_path):
+    index = tmp_path / "index"
+    build_index(catalogue, index)
+    db = sqlite3.connect(index / "regcat.sqlite")
+    db.execute("UPDATE meta SET value='0' WHERE key='version'")
+    db.commit()
+    db.close()
+    report = build_index(catalogue, index)
+    assert len(report.parsed) == 2
+
+
+def test_cli_build_and_stats(runner, catalogue, tmp_path):
+    index = tmp_path / "index"
+    result = runner.invoke(app, ["-c", str(catalogue), "--index", str(index), "build"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["-c", str(catalogue), "--index", str(index), "stats", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    data = json.loads(result.stdout)
+    assert data["totals"]["variables"] == 2
+    assert data["registers"] == [
+        {
+            "id": "alpha",
+            "name": "Alfaregisteret",
+            "key_register": False,
+            "forms": 1,
+            "variables": 2,
+            "value_sets": 1,
+            "codings": 2,
+        }
+    ]
