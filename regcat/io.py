@@ -144,8 +144,23 @@ class _CanonicalDumper(_BaseDumper):  # type: ignore[misc, valid-type]
     pass
 
 
+# Plain scalars that a YAML 1.2 parser reads as something other than a string, while
+# PyYAML (YAML 1.1) would write them unquoted: "0937" (a municipality code) must not
+# come back as the integer 937.
+_YAML12_NON_STRING = re.compile(
+    r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
+    r"|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|~|null|Null|NULL|true|True|TRUE|false|False|FALSE)$"
+)
+
+
 def _represent_str(dumper: yaml.Dumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value and not value.strip() == "" and _block_safe(value) else None
+    if "\n" in value and value.strip() and _block_safe(value):
+        style: str | None = "|"
+    elif _YAML12_NON_STRING.match(value):
+        style = "'"
+    else:
+        style = None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

@@ -86,4 +86,9 @@ def init_catalogue(root: Path) -> list[Path]:
         keep = root / folder / ".gitkeep"
         keep.touch()
         created.append(root / folder)
+    # Start from the standard code systems, so codings validate from the first import.
+    bundled = bundled_catalogue() / CODESYSTEMS
+    if bundled.is_file():
+        (root / CODESYSTEMS).write_bytes(bundled.read_bytes())
+        created.append(root / CODESYSTEMS)
     return created

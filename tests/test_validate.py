@@ -54,7 +54,7 @@ def with_variable(**fields) -> dict:
             {"activated_by": {"variable": "alpha:NOPE", "values": ["1"]}},
             "field 'activated_by.variable': no variable 'alpha:NOPE'",
         ),
-        ({"codings": [{"system": "ICD10", "code": "X99.9"}]}, "ICD10:X99.9"),
+        ({"codings": [{"system": "ICD10", "code": "I21.5"}]}, "ICD10:I21.5"),
         ({"codings": [{"system": "SCTID", "code": "22298007"}]}, "SCTID:22298007"),
         ({"codings": [{"system": "FOO", "code": "1"}]}, "no code system (see codesystems.yaml) 'FOO'"),
         ({"valid_from": "2021-01-01", "valid_to": "2020-01-01"}, "valid_from 2021-01-01 is after"),
@@ -107,9 +107,9 @@ def test_duplicate_value_set_codes_and_empty_labels(tmp_path):
 
 def test_bad_meaning_curie_code(tmp_path):
     register = tiny_register()
-    register["value_sets"][0]["codes"][0]["meaning"] = "ICD10:Q99.99"
+    register["value_sets"][0]["codes"][0]["meaning"] = "ICD10:I21.5"
     text = "\n".join(messages(findings_for(tmp_path, register)))
-    assert "ICD10:Q99.99" in text
+    assert "ICD10:I21.5" in text
 
 
 def test_register_file_name_must_match_id(tmp_path):
