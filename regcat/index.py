@@ -271,7 +271,11 @@ def build_index(
         report.parsed = [r.file.rel for r in parsed]
         fresh = {r.file.rel for r in parsed}
         cached = [
-            _Cached(f, Symbols.from_json(json.loads(known[f.rel][1])), _findings_from_json(known[f.rel][2]))
+            _Cached(
+                f,
+                Symbols.from_json(json.loads(known[f.rel][1])),
+                _findings_from_json(known[f.rel][2]),
+            )
             for f in files
             if f.rel not in fresh
         ]
@@ -304,7 +308,11 @@ def _code_systems(db: sqlite3.Connection, parsed: list[FileResult]) -> dict[str,
 
 
 def _write(
-    db: sqlite3.Connection, index_dir: Path, root: Path, parsed: list[FileResult], removed: list[str]
+    db: sqlite3.Connection,
+    index_dir: Path,
+    root: Path,
+    parsed: list[FileResult],
+    removed: list[str],
 ) -> None:
     import pyoxigraph as ox
 
@@ -354,10 +362,10 @@ def _write(
                 for r in parsed
             ],
         )
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('catalogue', ?)", (str(root.resolve()),))
         db.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('catalogue', ?)", (str(root.resolve()),)
+            "INSERT OR REPLACE INTO meta VALUES ('built', ?)", (time.strftime("%Y-%m-%dT%H:%M:%S"),)
         )
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('built', ?)", (time.strftime("%Y-%m-%dT%H:%M:%S"),))
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")

@@ -134,7 +134,9 @@ def _load_register(result: FileResult, data: dict) -> None:
 def _load_codesystems(result: FileResult, data: dict) -> None:
     items = data.get("code_systems")
     if not isinstance(items, list) or set(data) - {"code_systems"}:
-        result.finding("code_systems", "expected a mapping with one key, 'code_systems: [...]'", "schema")
+        result.finding(
+            "code_systems", "expected a mapping with one key, 'code_systems: [...]'", "schema"
+        )
         return
     systems = []
     for item in items:

@@ -2,7 +2,8 @@
 
 The codebook owns what it states (labels in Norwegian, types, limits, lists, forms);
 curators own what they added (English text, codings, concepts, topics). A variable
-that disappeared from the codebook is retired with a valid_to date, never deleted.
+that disappeared from a complete codebook of the kind it came from is retired with a
+valid_to date, never deleted; variables from other sources are left alone.
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ def merge_import(
 
     variables: list[Variable] = []
     for new in imported.variables:
+        if imported.scope:
+            new = new.model_copy(update={"imported_from": imported.scope})
         old = old_vars.get(new.id)
         if old is None:
             changes.added.append(new.id)
@@ -147,7 +150,8 @@ def merge_import(
         if old.id in new_ids:
             previous = old.id
             continue
-        if old.status != "retired":
+        in_scope = imported.complete and imported.scope and old.imported_from == imported.scope
+        if in_scope and old.status != "retired":
             old = old.model_copy(update={"status": "retired", "valid_to": old.valid_to or today})
             changes.retired.append(old.id)
         inserts.append((position[previous] + 1 if previous in position else 0, old))

@@ -32,7 +32,9 @@ def parse_sssom(raw: bytes, path: Path | str) -> tuple[dict, list[tuple[int, dic
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise RegcatError("malformed SSSOM metadata block (YAML in '#' lines)", path, line) from None
+        raise RegcatError(
+            "malformed SSSOM metadata block (YAML in '#' lines)", path, line
+        ) from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):

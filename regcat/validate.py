@@ -101,7 +101,9 @@ def _check_register(result: FileResult, register: Register) -> None:
     forms: Counter[str] = Counter(form.id for form in register.forms or [])
     for form_id, count in sorted(forms.items()):
         if count > 1:
-            result.finding(f"{register.id}:{form_id}", f"form id appears {count} times", "id-unique")
+            result.finding(
+                f"{register.id}:{form_id}", f"form id appears {count} times", "id-unique"
+            )
     for form in register.forms or []:
         result.symbols.defines.append(("form", f"{register.id}:{form.id}"))
         if form.instrument:

@@ -91,4 +91,8 @@ def shared_data() -> Path:
 
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file under root with its bytes: to prove a failed command changed nothing."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }

@@ -21,7 +21,11 @@ def test_build_writes_sqlite_rdf_and_turtle(catalogue, tmp_path):
     db = open_index(index)
     assert db.execute("SELECT count(*) FROM variables").fetchone()[0] == 2
     row = db.execute("SELECT * FROM variables WHERE id='alpha:DIAG'").fetchone()
-    assert (row["register_id"], row["label_nb"], row["datatype"]) == ("alpha", "Hoveddiagnose", "coded")
+    assert (row["register_id"], row["label_nb"], row["datatype"]) == (
+        "alpha",
+        "Hoveddiagnose",
+        "coded",
+    )
     assert db.execute("SELECT count(*) FROM codes").fetchone()[0] == 2
     assert [tuple(r) for r in db.execute("SELECT system, code FROM codings ORDER BY code")] == [
         ("SCTID", "22298006"),
@@ -38,7 +42,12 @@ def test_build_writes_sqlite_rdf_and_turtle(catalogue, tmp_path):
 def fts(index, query: str) -> list[str]:
     db = open_index(index)
     try:
-        return [r[0] for r in db.execute("SELECT id FROM variables_fts WHERE variables_fts MATCH ?", (query,))]
+        return [
+            r[0]
+            for r in db.execute(
+                "SELECT id FROM variables_fts WHERE variables_fts MATCH ?", (query,)
+            )
+        ]
     finally:
         db.close()
 
@@ -64,7 +73,10 @@ def test_incremental_build_parses_only_changed_files(catalogue, tmp_path):
     third = build_index(catalogue, index)
     assert third.parsed == ["registers/alpha.yaml"]
     db = open_index(index)
-    assert db.execute("SELECT label_nb FROM variables WHERE id='alpha:DIAG'").fetchone()[0] == "Endret ledetekst"
+    assert (
+        db.execute("SELECT label_nb FROM variables WHERE id='alpha:DIAG'").fetchone()[0]
+        == "Endret ledetekst"
+    )
     assert db.execute("SELECT count(*) FROM variables").fetchone()[0] == 2  # no duplicates
     db.close()
 
@@ -72,7 +84,9 @@ def test_incremental_build_parses_only_changed_files(catalogue, tmp_path):
 def test_incremental_build_still_sees_cross_file_references(catalogue, tmp_path):
     index = tmp_path / "index"
     beta = tiny_register(id="beta", forms=[], value_sets=[])
-    beta["variables"] = [{"id": "beta:A", "label": {"nb": "A"}, "datatype": "string", "superseded_by": "alpha:DIAG"}]
+    beta["variables"] = [
+        {"id": "beta:A", "label": {"nb": "A"}, "datatype": "string", "superseded_by": "alpha:DIAG"}
+    ]
     (catalogue / "registers" / "beta.yaml").write_text(dump_yaml(beta))
     assert not build_index(catalogue, index).errors
     register = tiny_register()
@@ -129,7 +143,9 @@ def test_cli_build_and_stats(runner, catalogue, tmp_path):
     index = tmp_path / "index"
     result = runner.invoke(app, ["-c", str(catalogue), "--index", str(index), "build"])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["-c", str(catalogue), "--index", str(index), "stats", "--format", "json"])
+    result = runner.invoke(
+        app, ["-c", str(catalogue), "--index", str(index), "stats", "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     import json
 

@@ -36,7 +36,11 @@ def test_every_command_has_help():
 
 def test_every_command_is_in_the_readme():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    missing = [name for name, _ in commands() if f"regcat {name}" not in readme and f" {name} " not in readme]
+    missing = [
+        name
+        for name, _ in commands()
+        if f"regcat {name}" not in readme and f" {name} " not in readme
+    ]
     assert not missing, f"commands missing from README.md: {missing}"
 
 

@@ -24,8 +24,35 @@ HEADER = (
 
 
 def row(form, label, typ, var, code="", text="", lo="", hi="", start="2020-01-01"):
-    cells = [form, "", label, "Ja", typ, code, text, "", "", lo, hi, "", "", "", "", "", "", "",
-             "Nei", "Nei", start, "", "t", var, "", var, ""]
+    cells = [
+        form,
+        "",
+        label,
+        "Ja",
+        typ,
+        code,
+        text,
+        "",
+        "",
+        lo,
+        hi,
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "Nei",
+        "Nei",
+        start,
+        "",
+        "t",
+        var,
+        "",
+        var,
+        "",
+    ]
     return ";".join(cells)
 
 
@@ -60,7 +87,9 @@ def invoke(runner, cat, *args):
 
 
 def test_first_import_creates_register(runner, cat, tmp_path):
-    result = invoke(runner, cat, "import", "klokebok", str(klokebok(tmp_path, V1)), "--register", "demo")
+    result = invoke(
+        runner, cat, "import", "klokebok", str(klokebok(tmp_path, V1)), "--register", "demo"
+    )
     assert result.exit_code == 0, result.output
     assert "3 variables (3 added" in result.output
     data = read_yaml(cat / "registers" / "demo.yaml").data
@@ -73,12 +102,21 @@ def test_reimport_reports_changes_retires_and_keeps_curation(runner, cat, tmp_pa
     path = cat / "registers" / "demo.yaml"
     # A curator adds an English label and a topic: a re-import must keep them.
     text = path.read_text().replace("    nb: Vekt\n", "    nb: Vekt\n    en: Weight\n")
-    path.write_text(text.replace("  datatype: integer\n", "  datatype: integer\n  topic: clinical_finding\n", 1))
+    path.write_text(
+        text.replace("  datatype: integer\n", "  datatype: integer\n  topic: clinical_finding\n", 1)
+    )
     assert "en: Weight" in path.read_text()
 
     result = invoke(
-        runner, cat, "import", "klokebok", str(klokebok(tmp_path, V2, "kb2.csv")), "--register", "demo",
-        "--format", "json",
+        runner,
+        cat,
+        "import",
+        "klokebok",
+        str(klokebok(tmp_path, V2, "kb2.csv")),
+        "--register",
+        "demo",
+        "--format",
+        "json",
     )
     assert result.exit_code == 0, result.output
     changes = json.loads(result.stdout)["changes"]
@@ -96,7 +134,12 @@ def test_reimport_reports_changes_retires_and_keeps_curation(runner, cat, tmp_pa
     assert by_id["demo:VEKT"]["label"] == {"nb": "Kroppsvekt", "en": "Weight"}
     assert by_id["demo:VEKT"]["topic"] == "clinical_finding"
     # the retired variable keeps its place after its old neighbour
-    assert [v["id"] for v in data["variables"]] == ["demo:ROYK", "demo:VEKT", "demo:GAMMEL", "demo:NY"]
+    assert [v["id"] for v in data["variables"]] == [
+        "demo:ROYK",
+        "demo:VEKT",
+        "demo:GAMMEL",
+        "demo:NY",
+    ]
     assert validate_catalogue(cat, jobs=1).findings == []
 
 
@@ -112,7 +155,9 @@ def test_reimport_same_file_is_a_no_op(runner, cat, tmp_path):
 
 def test_dry_run_writes_nothing(runner, cat, tmp_path):
     before = snapshot(cat)
-    result = invoke(runner, cat, "import", "klokebok", str(klokebok(tmp_path, V1)), "-r", "demo", "--dry-run")
+    result = invoke(
+        runner, cat, "import", "klokebok", str(klokebok(tmp_path, V1)), "-r", "demo", "--dry-run"
+    )
     assert result.exit_code == 0, result.output
     assert "would write" in result.output
     assert snapshot(cat) == before
@@ -141,10 +186,14 @@ def test_bad_codebook_exit_2_catalogue_untouched(runner, cat, tmp_path, content,
 
 
 def test_missing_file_and_bad_register_id(runner, cat, tmp_path):
-    result = invoke(runner, cat, "import", "klokebok", str(tmp_path / "nope.csv"), "--register", "demo")
+    result = invoke(
+        runner, cat, "import", "klokebok", str(tmp_path / "nope.csv"), "--register", "demo"
+    )
     assert result.exit_code == 2
     assert "nope.csv" in result.output
-    result = invoke(runner, cat, "import", "klokebok", str(klokebok(tmp_path, V1)), "--register", "Bad Id")
+    result = invoke(
+        runner, cat, "import", "klokebok", str(klokebok(tmp_path, V1)), "--register", "Bad Id"
+    )
     assert result.exit_code == 2
     assert "--register 'Bad Id'" in result.output
 
@@ -158,3 +207,59 @@ def test_init_creates_catalogue_and_refuses_non_empty(runner, tmp_path):
     result = runner.invoke(app, ["init", str(target)])
     assert result.exit_code == 2
     assert "not empty" in result.output
+
+
+def test_reimport_retires_only_variables_of_its_own_kind(runner, cat, tmp_path):
+    invoke(runner, cat, "import", "klokebok", str(klokebok(tmp_path, V1)), "--register", "demo")
+    path = cat / "registers" / "demo.yaml"
+    curated = (
+        "- id: demo:HANDMADE\n  label:\n    nb: Kuratert\n  datatype: string\n  status: accepted\n"
+    )
+    text = path.read_text()
+    path.write_text(text.replace("value_sets:\n", curated + "value_sets:\n", 1))
+    result = invoke(
+        runner,
+        cat,
+        "import",
+        "klokebok",
+        str(klokebok(tmp_path, V2, "kb2.csv")),
+        "-r",
+        "demo",
+        "-f",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["changes"]["variables_retired"] == ["demo:GAMMEL"]
+    by_id = {v["id"]: v for v in read_yaml(path).data["variables"]}
+    assert by_id["demo:HANDMADE"]["status"] == "accepted"
+    assert by_id["demo:ROYK"]["imported_from"] == "klokebok"
+    assert "imported_from" not in by_id["demo:HANDMADE"]
+
+
+def test_partial_sources_never_retire(runner, cat, tmp_path):
+    for name in ("A", "B"):
+        (tmp_path / f"{name}.json").write_text(
+            json.dumps(
+                {
+                    "shortName": f"NPR_{name}ID",
+                    "name": [
+                        {"languageCode": "no", "value": f"Id {name}"},
+                        {"languageCode": "en", "value": f"Id {name}"},
+                    ],
+                    "description": [{"languageCode": "no", "value": "x"}],
+                    "dataType": "STRING",
+                    "format": "RandomUInt48",
+                    "unitType": {
+                        "shortName": "NPR_EPISODE",
+                        "name": [{"languageCode": "no", "value": "Episode"}],
+                        "requiresPseudonymization": True,
+                    },
+                    "valueDomain": {"description": [{"languageCode": "no", "value": "x"}]},
+                }
+            )
+        )
+        result = invoke(runner, cat, "import", "ssb", str(tmp_path / f"{name}.json"), "-f", "json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["changes"]["variables_retired"] == []
+    ids = [v["id"] for v in read_yaml(cat / "registers" / "npr.yaml").data["variables"]]
+    assert ids == ["npr:NPR_AID", "npr:NPR_BID"]

@@ -75,7 +75,25 @@ def test_atomic_batch_writes_nothing_if_rendering_fails(tmp_path):
     assert os.listdir(tmp_path) == ["a.yaml"]
 
 
-@pytest.mark.parametrize("value", ["0937", "08", "1", "-2", "1.5", "1e3", "0o17", "0x1F", ".inf", "null", "~", "True", "no", "2020-01-01"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0937",
+        "08",
+        "1",
+        "-2",
+        "1.5",
+        "1e3",
+        "0o17",
+        "0x1F",
+        ".inf",
+        "null",
+        "~",
+        "True",
+        "no",
+        "2020-01-01",
+    ],
+)
 def test_strings_that_look_like_other_types_stay_strings(tmp_path, value):
     doc = parse_yaml(dump_yaml({"code": value}).encode(), tmp_path / "x.yaml")
     assert doc.data == {"code": value}

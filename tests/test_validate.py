@@ -56,7 +56,10 @@ def with_variable(**fields) -> dict:
         ),
         ({"codings": [{"system": "ICD10", "code": "I21.5"}]}, "ICD10:I21.5"),
         ({"codings": [{"system": "SCTID", "code": "22298007"}]}, "SCTID:22298007"),
-        ({"codings": [{"system": "FOO", "code": "1"}]}, "no code system (see codesystems.yaml) 'FOO'"),
+        (
+            {"codings": [{"system": "FOO", "code": "1"}]},
+            "no code system (see codesystems.yaml) 'FOO'",
+        ),
         ({"valid_from": "2021-01-01", "valid_to": "2020-01-01"}, "valid_from 2021-01-01 is after"),
         ({"valid_from": "2021-13-01"}, "field 'valid_from'"),
         ({"id": "beta:X"}, "beta:X: a variable id must start with 'alpha:'"),

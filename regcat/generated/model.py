@@ -669,6 +669,11 @@ class Variable(ConfiguredBaseModel):
         description="""The type name in the source codebook (e.g. Listevariabel, Enkeltvalg).""",
         json_schema_extra={"linkml_meta": {"domain_of": ["Variable"]}},
     )
+    imported_from: Optional[str] = Field(
+        default=None,
+        description="""The kind of codebook the variable was imported from (klokebok, mrs, ssb, …). Re-importing a codebook of that kind retires the variables it no longer lists; variables curated by hand or imported from another kind are left alone.""",
+        json_schema_extra={"linkml_meta": {"domain_of": ["Variable"]}},
+    )
     import_flags: Optional[list[str]] = Field(
         default=None,
         description="""Things the importer could not map cleanly and a curator should look at.""",

@@ -18,6 +18,12 @@ class ImportResult:
 
     register_id: str
     source: str
+    # The codebook kind (klokebok, mrs, ssb, …), written to each variable's
+    # `imported_from`. When `complete`, the file lists every variable of that kind in
+    # the register, so a re-import retires those it no longer lists; a partial source
+    # (one SSB variable per file) only adds and updates.
+    scope: str = ""
+    complete: bool = True
     forms: list[Form] = field(default_factory=list)
     variables: list[Variable] = field(default_factory=list)
     value_sets: list[ValueSet] = field(default_factory=list)

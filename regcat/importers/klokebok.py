@@ -525,7 +525,7 @@ class _Reader:
                 self.compare(acc, row)
             acc.rows.append(row)
 
-        result = ImportResult(register_id=self.register_id, source=str(path))
+        result = ImportResult(register_id=self.register_id, source=str(path), scope="klokebok")
         forms: dict[str, tuple[str, Form, set[str]]] = {}  # skjemanavn -> slug, form, tables
         slugs: set[str] = set()
         variables: dict[str, Variable] = {}

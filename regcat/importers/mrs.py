@@ -166,7 +166,7 @@ class _Reader:
     def __init__(self, path: Path, register_id: str) -> None:
         self.path = path
         self.register_id = register_id
-        self.result = ImportResult(register_id=register_id, source=str(path))
+        self.result = ImportResult(register_id=register_id, source=str(path), scope="mrs")
         self.kept: dict[str, _Kept] = {}
         self.form_ids: set[str] = set()
         # sheet -> technical names repeated there with the first sheet's definition

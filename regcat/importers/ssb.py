@@ -286,6 +286,8 @@ def read_ssb(path: Path, register_id: str | None = None) -> ImportResult:
     return ImportResult(
         register_id=register_id,
         source=str(path),
+        scope="ssb",
+        complete=False,  # one variable per file: importing one never retires the others
         forms=[form],
         variables=[variable],
         value_sets=[value_set] if value_set is not None else [],
