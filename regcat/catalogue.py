@@ -14,6 +14,7 @@ from regcat.generated.model import (
     CodeSystem,
     Form,
     Instrument,
+    Mapping,
     MappingSet,
     Register,
     ValueSet,
@@ -128,6 +129,50 @@ class Catalogue:
         """Load without validation beyond the schema (use validate_catalogue for that).
         Raises RegcatError on a file that cannot be parsed."""
         return cls.from_results(root, (load_file(f) for f in content_files(root)))
+
+    @classmethod
+    def from_index(cls, index_dir: Path) -> Catalogue:
+        """The catalogue as the last successful `regcat build` indexed it: what the
+        reports and generators read, so nothing parses the YAML twice."""
+        from regcat.index import open_index
+
+        db = open_index(index_dir)
+        try:
+            root = db.execute("SELECT value FROM meta WHERE key='catalogue'").fetchone()
+            cat = cls(Path(root[0]) if root else index_dir)
+            value_sets: dict[str, list[ValueSet]] = {}
+            for row in db.execute("SELECT file, data FROM value_sets"):
+                vs = ValueSet.model_validate_json(row["data"])
+                cat.value_sets[vs.id] = vs
+                value_sets.setdefault(row["file"], []).append(vs)
+            variables: dict[str, list[Variable]] = {}
+            for row in db.execute("SELECT register_id, data FROM variables ORDER BY rowid"):
+                variable = Variable.model_validate_json(row["data"])
+                cat.variables[variable.id] = variable
+                variables.setdefault(row["register_id"], []).append(variable)
+            for row in db.execute("SELECT id, file, data FROM registers ORDER BY id"):
+                reg = Register.model_validate_json(row["data"])
+                reg.variables = variables.get(reg.id, [])
+                reg.value_sets = value_sets.get(row["file"], [])
+                cat.registers[reg.id] = reg
+                cat.sources[reg.id] = row["file"]
+            for row in db.execute("SELECT data FROM code_systems ORDER BY id"):
+                cs = CodeSystem.model_validate_json(row["data"])
+                cat.code_systems[cs.id] = cs
+            for row in db.execute("SELECT data FROM instruments ORDER BY id"):
+                instrument = Instrument.model_validate_json(row["data"])
+                cat.instruments[instrument.id] = instrument
+            mappings: dict[str, list[Mapping]] = {}
+            for row in db.execute("SELECT file, data FROM mappings ORDER BY rowid"):
+                mapping = Mapping.model_validate_json(row["data"])
+                mappings.setdefault(row["file"], []).append(mapping)
+            for row in db.execute("SELECT file, data FROM mapping_sets ORDER BY file"):
+                ms = MappingSet.model_validate_json(row["data"])
+                ms.mappings = mappings.get(row["file"], [])
+                cat.mapping_sets[row["file"]] = ms
+        finally:
+            db.close()
+        return cat
 
     def _add(self, result: FileResult) -> None:
         obj, rel = result.obj, result.file.rel

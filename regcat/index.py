@@ -27,7 +27,7 @@ from regcat.rdf import PREFIXES, file_triples
 from regcat.text import fold
 from regcat.validate import check_file, check_references
 
-INDEX_VERSION = "3"
+INDEX_VERSION = "4"
 DB_NAME = "regcat.sqlite"
 
 DDL = """
@@ -51,7 +51,7 @@ CREATE TABLE codings (variable_id TEXT, file TEXT, system TEXT, code TEXT, displ
 CREATE INDEX codings_code ON codings (system, code);
 CREATE TABLE code_systems (id TEXT PRIMARY KEY, file TEXT, data TEXT);
 CREATE TABLE instruments (id TEXT PRIMARY KEY, file TEXT, data TEXT);
-CREATE TABLE mappings (file TEXT, mapping_id TEXT, subject_id TEXT, predicate_id TEXT,
+CREATE TABLE mappings (file TEXT, record_id TEXT, subject_id TEXT, predicate_id TEXT,
                        object_id TEXT, justification TEXT, confidence REAL, data TEXT);
 CREATE TABLE mapping_sets (file TEXT PRIMARY KEY, id TEXT, data TEXT);
 CREATE VIRTUAL TABLE variables_fts USING fts5 (
@@ -165,7 +165,7 @@ class _Rows:
             self.tables["mapping_sets"].append((rel, str(obj.mapping_set_id), _json(shell)))
             for m in obj.mappings or []:
                 self.tables["mappings"].append(
-                    (rel, m.mapping_id, m.subject_id, m.predicate_id, m.object_id)
+                    (rel, m.record_id, m.subject_id, m.predicate_id, m.object_id)
                     + (m.mapping_justification, m.confidence, _json(m))
                 )
         elif isinstance(obj, list):

@@ -80,7 +80,7 @@ def load_mapping_file(file: ContentFile) -> FileResult:
     result = FileResult(file, digest(raw))
     mappings = []
     for line, row in rows:
-        ident = row.get("mapping_id") or f"{row.get('subject_id')}→{row.get('object_id')}"
+        ident = row.get("record_id") or f"{row.get('subject_id')}→{row.get('object_id')}"
         try:
             mappings.append(Mapping.model_validate(_mapping(row)))
         except ValidationError as exc:
@@ -109,6 +109,6 @@ def _finding(path: str, line: int | None, entity: str, message: str) -> Finding:
 def check_mapping_set(result: FileResult) -> None:
     """Subjects and objects must be catalogue variables or codes in a known system."""
     for mapping in result.obj.mappings or []:
-        entity = mapping.mapping_id or f"{mapping.subject_id}→{mapping.object_id}"
+        entity = mapping.record_id or f"{mapping.subject_id}→{mapping.object_id}"
         for fieldname in ("subject_id", "object_id"):
             result.symbols.refers.append(("term", getattr(mapping, fieldname), entity, fieldname))

@@ -162,3 +162,15 @@ def test_cli_build_and_stats(runner, catalogue, tmp_path):
             "codings": 2,
         }
     ]
+
+
+def test_catalogue_from_index_equals_catalogue_from_files(catalogue, tmp_path):
+    from regcat.catalogue import Catalogue
+
+    build_index(catalogue, tmp_path / "index")
+    from_files = Catalogue.load(catalogue)
+    from_index = Catalogue.from_index(tmp_path / "index")
+    assert from_index.stats() == from_files.stats()
+    assert from_index.variables["alpha:DIAG"].register_id == "alpha"
+    assert from_index.registers["alpha"].variables[0].id == "alpha:DIAG"
+    assert from_index.value_sets == from_files.value_sets

@@ -1101,9 +1101,9 @@ class Mapping(ConfiguredBaseModel):
         {"from_schema": "https://w3id.org/regcat/schema"}
     )
 
-    mapping_id: Optional[str] = Field(
+    record_id: Optional[str] = Field(
         default=None,
-        description="""Stable id, used to key the transformation side file.""",
+        description="""The mapping's stable id (SSSOM `record_id`), used to key its transformation in the side file `<set>.transform.yaml`.""",
         json_schema_extra={"linkml_meta": {"domain_of": ["Mapping"]}},
     )
     subject_id: str = Field(
