@@ -1056,6 +1056,20 @@ class InstrumentItem(ConfiguredBaseModel):
     )
 
 
+class TransformationFile(ConfiguredBaseModel):
+    """
+    The side file `mappings/<set>.transform.yaml` beside an SSSOM TSV.
+    """
+
+    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta(
+        {"from_schema": "https://w3id.org/regcat/schema"}
+    )
+
+    transformations: Optional[list[Transformation]] = Field(
+        default=None, json_schema_extra={"linkml_meta": {"domain_of": ["TransformationFile"]}}
+    )
+
+
 class MappingSet(ConfiguredBaseModel):
     """
     A set of mappings, stored as one SSSOM TSV file.
@@ -1104,7 +1118,7 @@ class Mapping(ConfiguredBaseModel):
     record_id: Optional[str] = Field(
         default=None,
         description="""The mapping's stable id (SSSOM `record_id`), used to key its transformation in the side file `<set>.transform.yaml`.""",
-        json_schema_extra={"linkml_meta": {"domain_of": ["Mapping"]}},
+        json_schema_extra={"linkml_meta": {"domain_of": ["Mapping", "Transformation"]}},
     )
     subject_id: str = Field(
         default=..., json_schema_extra={"linkml_meta": {"domain_of": ["Mapping"]}}
@@ -1151,13 +1165,18 @@ class Mapping(ConfiguredBaseModel):
 
 class Transformation(ConfiguredBaseModel):
     """
-    How to compute the object variable's values from the subject's (or from a key register's extract).
+    How to compute the object variable's values from the subject's (or from a key register's extract). Stored in the side file `mappings/<set>.transform.yaml`, keyed by the mapping's record_id, so SSSOM tools still read the TSV unchanged.
     """
 
     linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta(
         {"from_schema": "https://w3id.org/regcat/schema"}
     )
 
+    record_id: Optional[str] = Field(
+        default=None,
+        description="""The record_id of the mapping this transforms (in side files).""",
+        json_schema_extra={"linkml_meta": {"domain_of": ["Mapping", "Transformation"]}},
+    )
     kind: TransformationKind = Field(
         default=...,
         json_schema_extra={"linkml_meta": {"domain_of": ["Register", "Transformation"]}},
@@ -1385,6 +1404,7 @@ Coding.model_rebuild()
 CodeSystem.model_rebuild()
 Instrument.model_rebuild()
 InstrumentItem.model_rebuild()
+TransformationFile.model_rebuild()
 MappingSet.model_rebuild()
 Mapping.model_rebuild()
 Transformation.model_rebuild()
