@@ -1245,9 +1245,9 @@ class RecordLinkage(ConfiguredBaseModel):
         description="""The person identifier both sides are joined on.""",
         json_schema_extra={"linkml_meta": {"domain_of": ["RecordLinkage"]}},
     )
-    anchor: str = Field(
-        default=...,
-        description="""The variable giving the anchor date in the target population.""",
+    anchor: Optional[str] = Field(
+        default=None,
+        description="""The variable giving the anchor date in the target population. Absent when the mapping builds the population itself from the source (e.g. NPR episodes with a given main condition), so there is no window to apply.""",
         json_schema_extra={"linkml_meta": {"domain_of": ["RecordLinkage"]}},
     )
     event_date: str = Field(
