@@ -40,7 +40,7 @@ class RegcatError(Exception):
         return f"{where}: {self.message}" if where else self.message
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Finding:
     """A problem in catalogue content, found by validation (exit 1)."""
 
@@ -50,6 +50,10 @@ class Finding:
     message: str
     rule: str = field(default="", compare=False)
     severity: str = field(default="error", compare=False)
+
+    def sort_key(self) -> tuple:
+        # Findings without a line (cross-file references) sort first within their file.
+        return (self.path, self.line or 0, self.entity, self.message)
 
     def render(self) -> str:
         loc = f"{self.path}:{self.line}" if self.line else self.path

@@ -187,6 +187,14 @@ class _Cached:
         return next((f.line for f in self.findings if f.entity == key and f.line), None)
 
 
+def _digest(file: ContentFile) -> str:
+    if file.kind == "mappings":  # the TSV and its transformation side file together
+        from regcat.sssom import file_digest
+
+        return file_digest(file)
+    return digest(read_bytes(file.path))
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
@@ -252,7 +260,7 @@ def build_index(
     db, known = _prepare(index_dir, force)
     report = BuildReport(index_dir, len(files))
     try:
-        raws = {f.rel: digest(read_bytes(f.path)) for f in files}
+        raws = {f.rel: _digest(f) for f in files}
         codesystems_changed = any(
             f.kind == "codesystems" and known.get(f.rel, (None,))[0] != raws[f.rel] for f in files
         )
@@ -281,7 +289,7 @@ def build_index(
         ]
         everything: list = parsed + cached
         findings = [f for r in everything for f in r.findings] + check_references(everything)
-        report.findings = sorted(findings)
+        report.findings = sorted(findings, key=Finding.sort_key)
         if report.errors:
             return report
         if not parsed and not report.removed:

@@ -212,6 +212,11 @@ class MappingJustification(str, Enum):
     semapvCOLONSemanticSimilarityThresholdMatching = "semapv:SemanticSimilarityThresholdMatching"
     semapvCOLONMappingReview = "semapv:MappingReview"
     semapvCOLONMappingChaining = "semapv:MappingChaining"
+    semapvCOLONLexicalSimilarityThresholdMatching = "semapv:LexicalSimilarityThresholdMatching"
+    semapvCOLONMappingInversion = "semapv:MappingInversion"
+    semapvCOLONStructuralMatching = "semapv:StructuralMatching"
+    semapvCOLONInstanceBasedMatching = "semapv:InstanceBasedMatching"
+    semapvCOLONBackgroundKnowledgeBasedMatching = "semapv:BackgroundKnowledgeBasedMatching"
 
 
 class MappingStatus(str, Enum):
