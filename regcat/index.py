@@ -1,8 +1,14 @@
 """`regcat build`: one index for the API, the site, the reports and the generators.
 
 The index is a folder: `regcat.sqlite` (tables + FTS5 over folded nb/en labels,
-definitions and codes), `rdf/` (a pyoxigraph store, one named graph per content file)
-and `turtle/` (one Turtle file per content file). The build is incremental: a file
+definitions and codes), `rdf/` (one N-Triples graph per content file, which
+`regcat.rdf.open_store` loads into a pyoxigraph store for SPARQL) and `turtle/` (the
+same graphs as Turtle, for people and other tools).
+
+Why not an on-disk pyoxigraph store: updating one register's graph in RocksDB costs
+~1-3 s (remove_graph + load + flush) and the store holds a process-wide lock, so a
+server reading it would block `regcat build`. Per-file graphs rebuild in milliseconds
+and load into an in-memory store at ~250k triples/s. The build is incremental: a file
 whose content hash is unchanged is not parsed again; its symbols and findings are
 read back from the index so the cross-file checks still see the whole catalogue.
 Nothing is written when the catalogue has errors.
@@ -20,10 +26,10 @@ from pathlib import Path
 
 from regcat.errors import Finding, RegcatError
 from regcat.generated.model import CodeSystem, MappingSet, Register, ValueSet, Variable
-from regcat.io import digest, read_bytes
+from regcat.io import digest, read_bytes, write_text_atomic
 from regcat.layout import ContentFile, content_files
 from regcat.load import FileResult, Symbols, load_file
-from regcat.rdf import PREFIXES, file_triples
+from regcat.rdf import file_triples, to_turtle
 from regcat.text import fold
 from regcat.validate import check_file, check_references
 
@@ -322,30 +328,20 @@ def _write(
     parsed: list[FileResult],
     removed: list[str],
 ) -> None:
-    import pyoxigraph as ox
-
     rows = _Rows()
     for result in parsed:
         rows.add(result)
     systems = _code_systems(db, parsed)
     graphs = {r.file.rel: "\n".join(file_triples(r.obj, systems)) for r in parsed}
 
-    # RDF first: it is idempotent (a graph is dropped, then loaded), so if the process
-    # dies before the SQL commit below, the next build simply does both again.
-    store = ox.Store(str(index_dir / "rdf"))
-    turtle_dir = index_dir / "turtle"
-    for rel in [*removed, *graphs]:
-        graph = ox.NamedNode(f"urn:regcat:file:{rel}")
-        store.remove_graph(graph)
-        (turtle_dir / f"{rel}.ttl").unlink(missing_ok=True)
+    # RDF first: each file's graph is written whole (temp file + rename), so if the
+    # process dies before the SQL commit below, the next build simply does both again.
+    for rel in removed:
+        for folder, suffix in (("rdf", ".nt"), ("turtle", ".ttl")):
+            (index_dir / folder / f"{rel}{suffix}").unlink(missing_ok=True)
     for rel, text in graphs.items():
-        graph = ox.NamedNode(f"urn:regcat:file:{rel}")
-        store.load(text.encode(), format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
-        target = turtle_dir / f"{rel}.ttl"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        store.dump(str(target), format=ox.RdfFormat.TURTLE, from_graph=graph, prefixes=PREFIXES)
-    store.flush()
-    del store
+        write_text_atomic(index_dir / "rdf" / f"{rel}.nt", text + "\n" if text else "")
+        write_text_atomic(index_dir / "turtle" / f"{rel}.ttl", to_turtle(text))
 
     stale = [*removed, *(r.file.rel for r in parsed)]
     db.execute("BEGIN")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 from regcat.generated.model import (
@@ -179,3 +180,35 @@ def _term(curie: str, systems: dict[str, CodeSystem]) -> str:
     if prefix in systems:
         return _code_iri(systems, prefix, local)
     return iri("variable", curie)
+
+
+def to_turtle(ntriples: str) -> str:
+    """One file's graph as Turtle with the catalogue's prefixes."""
+    import pyoxigraph as ox
+
+    store = ox.Store()
+    if ntriples:
+        store.bulk_load(ntriples.encode(), format=ox.RdfFormat.N_TRIPLES)
+    data = store.dump(format=ox.RdfFormat.TURTLE, from_graph=ox.DefaultGraph(), prefixes=PREFIXES)
+    return data.decode("utf-8") if data else ""
+
+
+def graph_name(rel: str) -> str:
+    """The named graph holding one content file's triples."""
+    return f"urn:regcat:file:{quote(rel, safe='/.-_')}"
+
+
+def open_store(index_dir: Path):
+    """An in-memory pyoxigraph store with every file's graph from a built index."""
+    import pyoxigraph as ox
+
+    store = ox.Store()
+    folder = index_dir / "rdf"
+    for path in sorted(folder.rglob("*.nt")) if folder.is_dir() else []:
+        rel = path.relative_to(folder).as_posix().removesuffix(".nt")
+        raw = path.read_bytes()
+        if raw:
+            store.bulk_load(
+                raw, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph_name(rel))
+            )
+    return store

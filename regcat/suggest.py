@@ -16,51 +16,63 @@ Signals (each reason in a candidate names the one it comes from)
 ----------------------------------------------------------------
 * **Label** (weight 3): labels and instrument item texts, folded (case, diacritics,
   ø/æ/å), punctuation dropped, question numbering ("3 b.", "2a.", "1.", "Spm 4:")
-  stripped; rapidfuzz ``max(ratio, token_sort_ratio)`` over the languages both have
-  (nb/nb, en/en; across languages at 0.9). Labels whose other numbers differ ("Type 1-"
-  vs "Type 2-diabetes", "etter 3" vs "etter 12 måneder") count 0.7 of that.
-  A close definition (same language) lifts a weaker label: it closes up to 30 % of
-  the gap to 1.
+  stripped; half rapidfuzz ``max(ratio, token_sort_ratio)``, half the Dice overlap of
+  the content words (so "Fødselsdato" and "Dødsdato", which share only the compound's
+  head, stay apart), best over the languages both have (nb/nb, en/en; across
+  languages at 0.9). Labels whose numbers differ ("Type 1-" vs "Type 2-diabetes",
+  "etter 3" vs "etter 12 måneder") count 0.7 of that. A close definition (same
+  language, similarity above 0.6) lifts a weaker label by up to 30 % of its gap to 1.
 * **Codings and concept** (weight 3, when both have codes in a common system): shared
   code 1.0; one code under the other (``codes.parent_codes``: ICD-10 I21.4 under I21,
   ATC, NCSP, ICPC-2) 0.8 and the predicate becomes broad/narrow; siblings under one
   parent 0.5; otherwise 0.
 * **Value sets** (weight 3 when both list at least three codes, as telling as a shared
-  code; 1.5 for shorter lists; 0.45 when both are generic yes/no/unknown lists): codes
-  match on folded labels (nb or en) or on meanings; overlap m/max(|A|, |B|). A value
-  set that lists no codes but names a code system matches another on that system.
+  code; 1.5 for shorter lists; 0.45 when both are generic yes/no/unknown lists; divided
+  by the square root of how many variables of one register use the same list, so a
+  response scale that all items of a questionnaire share tells little): codes match on
+  folded labels (nb or en) or on meanings; overlap m/max(|A|, |B|). A value set that
+  lists no codes but names a code system matches another on that system.
 * **Instrument items** (weight 3): the same item 1.0; two different items of the same
   instrument 0 (weight 2).
 * **Datatype and unit** multiply: same datatype 1; compatible (integer/decimal,
   date/datetime, coded/boolean, string/identifier) 0.95; coded/string 0.85; anything
   else 0.7 and the predicate is at most relatedMatch. Different units 0.9.
-* **Context** (PROM sections): the help text and the instrument item's section of
-  both sides are compared; a pair whose context differs loses up to 0.05, and a pair
-  whose question numbering differs 0.01, so that of two items with the same wording
-  the one in the same section (and with the same number) ranks first.
+* **Context** (PROM sections), for questionnaire variables only (an instrument item,
+  topic ``prom``, a form that administers an instrument, or a numbered question): the
+  help texts and the instrument item's section of both sides are compared; a pair
+  whose context differs loses up to 0.05 and cannot be an exactMatch (the same
+  wording in another section is another item), and a pair whose question numbering
+  differs loses 0.01, so that of two items with the same wording the one in the same
+  section (and with the same number) ranks first. Other variables' help texts are
+  instructions, and are not compared.
 
 The score is the weighted mean of the signals both sides have, times the multipliers,
 minus the context penalties. Predicate: incompatible datatypes → relatedMatch; a
 coding hierarchy and score ≥ 0.6 → broadMatch (the object is broader) / narrowMatch;
-score ≥ 0.9 with the same datatype, no unit conflict, a full value-set overlap (when
-both have one) and no conflicting codings → exactMatch; ≥ 0.75 → closeMatch; else
-relatedMatch. A pair that a mapping set of the catalogue already holds keeps its place
-and says so in its reasons.
+score ≥ 0.9 with the same datatype, no unit conflict, no differing numbers in the
+labels, a full value-set overlap (when both have one), no conflicting codings or
+items and an agreeing context → exactMatch; ≥ 0.75 → closeMatch; else relatedMatch.
+A pair that a (non-candidate) mapping set of the catalogue already holds keeps its
+place and says so in its reasons.
 
 How it stays sub-quadratic
 --------------------------
 Variables are grouped twice. A *profile* is everything the score reads (so all
 variables of a profile score alike against anything); a *core* is a profile without
-its definition, help text/section and numbering. Cores are blocked through an inverted
-index on folded label tokens (stop words dropped), 5-character prefixes and suffixes
-of long tokens (Norwegian compounds), the whole normalised label, codes and their
-parents, value-set signatures and instrument items; a key shared by more than
+its definition, context and numbering. Cores are blocked through an inverted index on
+folded label tokens (stop words and bare numbers dropped), 5-character prefixes and
+suffixes of tokens of 7+ characters (Norwegian compounds), the whole normalised label,
+codes and their parents, value-set signatures, the labels/meanings of non-generic
+value-set codes, and instrument items; a key shared by more than
 ``max(48, 2 % of the cores)`` cores is dropped as uninformative (whole labels and items
 get four times that). Only core pairs that share a kept key are scored. For each
 subject profile the object cores are then visited in order of the best score their
-profiles could reach, and the visit stops as soon as every register of the subject
-has ``limit_per_subject`` objects that nothing later can beat; so the result is the
-exact top-k over the blocked pairs, at a cost set by the blocks, not by n².
+profiles could reach (``hi``: the core score with the largest definition lift), and
+the visit stops as soon as every register of the subject has ``limit_per_subject``
+objects scoring at least the next core's ``hi``; so the result is the exact top-k over
+the blocked pairs (ties in catalogue order). Within an object core, the profiles
+without context or numbering score alike against a full label match and are ranked
+as one group. The cost is set by the blocks, not by n².
 """
 
 from __future__ import annotations
@@ -69,7 +81,7 @@ import heapq
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -81,7 +93,15 @@ from regcat.errors import RegcatError
 from regcat.generated.model import InstrumentItem, ValueSet, Variable
 from regcat.text import fold
 
-__all__ = ["PREDICATES", "Candidate", "split_numbering", "normalise_text", "suggest"]
+__all__ = [
+    "PREDICATES",
+    "Candidate",
+    "candidates_path",
+    "candidates_table",
+    "split_numbering",
+    "suggest",
+    "write_candidates",
+]
 
 EXACT = "skos:exactMatch"
 CLOSE = "skos:closeMatch"
@@ -106,6 +126,7 @@ CROSS_LANGUAGE = 0.9
 NUMBERS_DIFFER = 0.7
 CONTEXT_PENALTY = 0.05
 CONTEXT_AGREES = 0.8
+SHARED_SCALE = 3  # a value set this many variables of one register use is a shared scale
 NUMBERING_PENALTY = 0.01
 UNIT_DIFFER = 0.9
 EXACT_AT = 0.9
@@ -194,11 +215,6 @@ def split_numbering(text: str | None) -> tuple[str | None, str]:
         return None, folded
     number = (match.group(1) or match.group(3)) + (match.group(2) or match.group(4) or "")
     return number, rest
-
-
-def normalise_text(text: str | None) -> str:
-    """Folded, numbering stripped, words only, single spaces."""
-    return " ".join(_TOKEN.findall(split_numbering(text)[1]))
 
 
 def _words(text: str | None) -> str:
@@ -310,9 +326,9 @@ class _Core:
     profiles: list[_Profile] = field(default_factory=list)
     registers: set[int] = field(default_factory=set)
     keys: list[str] = field(default_factory=list)
-    # 1/sqrt(most cores of one register that use this value set): a response scale that
-    # every item of a questionnaire shares tells little about which item is which
-    value_set_share: float = 1.0
+    # the most cores of one register that use this value set: a response scale that every
+    # item of a questionnaire shares tells little about which item is which
+    value_set_spread: int = 1
     _parents: dict[tuple[str, str], tuple[str, ...]] | None = None
 
     def parents(self) -> dict[tuple[str, str], tuple[str, ...]]:
@@ -353,9 +369,37 @@ class _CorePair:
     datatype: str  # same / compatible / incompatible
     conflict: bool  # something rules out exactMatch
     composite: bool  # codings, value sets or items contributed
+    base: float = 0.0  # the score before definitions, context and numbering
 
     def score(self, text: float) -> float:
         return (W_LABEL * text + self.other) / self.weight * self.factor
+
+
+class _ObjectGroups:
+    """A core's profiles as objects, restricted to the object registers. Against a
+    label that matches fully, profiles without context or numbering ("plain") all
+    score the core pair's base score, so they are ranked as one group; when the label
+    match is partial, only those without a definition ("bare") are."""
+
+    def __init__(self, core: _Core, registers: set[int]) -> None:
+        self.counts: dict[int, Counter] = {}
+        for p in core.profiles:
+            counts = Counter({r: n for r, n in p.register_counts.items() if r in registers})
+            if counts:
+                self.counts[p.index] = counts
+        usable = [p for p in core.profiles if p.index in self.counts]
+        self.plain = [p for p in usable if not p.context and not p.number]
+        self.bare = [p for p in self.plain if not p.definitions]
+        self.numbered = [p for p in usable if p.context or p.number]
+        self.rich = [p for p in usable if p.context or p.number or p.definitions]
+        self.plain_counts = self._total(self.plain)
+        self.bare_counts = self._total(self.bare)
+
+    def _total(self, profiles: list[_Profile]) -> Counter:
+        total: Counter = Counter()
+        for p in profiles:
+            total.update(self.counts[p.index])
+        return total
 
 
 class _Features:
@@ -420,7 +464,7 @@ class _Features:
             widest[key] = max(widest.get(key, 0), count)
         for core in self.cores:
             if core.value_set is not None:
-                core.value_set_share = widest[core.value_set.key] ** -0.5
+                core.value_set_spread = widest[core.value_set.key]
 
     def _value_set(self, ident: str | None) -> _ValueSetSig | None:
         if not ident:
@@ -495,7 +539,14 @@ class _Features:
             dict.fromkeys(_words(t)[:200] for t in context_texts if t and _words(t)).keys()
         )
         topic = getattr(v.topic, "value", v.topic)
-        prom = item_obj is not None or topic == "prom" or v.form in instrument_forms
+        prom = (
+            item_obj is not None
+            or topic == "prom"
+            or v.form in instrument_forms
+            or number is not None
+        )
+        if not prom:
+            context = ()  # instructions, not a section: they say little about identity
         return core_key, core_fields, (originals, number, definitions, context, prom)
 
 
@@ -585,7 +636,7 @@ class _Scorer:
                 weight += W_CODING
                 reasons.append(text)
                 composite = True
-                conflict = conflict or relation in ("sibling", "different")
+                conflict = conflict or relation in ("sibling", "different", "mixed")
         # value sets
         if s.value_set is not None and o.value_set is not None:
             value, text = _value_set_overlap(s.value_set, o.value_set)
@@ -597,10 +648,11 @@ class _Scorer:
                 w = W_VALUE_SET
             else:
                 w = W_VALUE_SET_SMALL
-            share = min(s.value_set_share, o.value_set_share)
-            if share < 1.0 and not (s.value_set.generic and o.value_set.generic):
-                w *= share
-                text += " (a scale many items share)"
+            spread = max(s.value_set_spread, o.value_set_spread)
+            if not (s.value_set.generic and o.value_set.generic):
+                w *= spread**-0.5  # weight 1/sqrt(how many variables of one register use it)
+                if spread >= SHARED_SCALE:
+                    text += f" (used by {spread} variables of one register)"
             other += value * w
             weight += w
             reasons.append(text)
@@ -643,6 +695,7 @@ class _Scorer:
                 conflict = True
         label_hi = best + (1.0 - best) * DEFINITION_LIFT
         hi = (W_LABEL * label_hi + other) / weight * factor
+        base = (W_LABEL * best + other) / weight * factor
         return _CorePair(
             best,
             best_pair,
@@ -655,6 +708,7 @@ class _Scorer:
             kind,
             conflict,
             composite,
+            base,
         )
 
     @staticmethod
@@ -715,39 +769,47 @@ class _Scorer:
             self._text_sims[key] = value
         return value
 
-    def profile_pair(self, p: _Profile, q: _Profile, cp: _CorePair) -> tuple[float, str, list]:
-        conflict = False
-        text = cp.label
-        extra: list[str] = []
-        if p.definitions and q.definitions:
-            d = self.text_sim(
-                (p.definition_id, q.definition_id), p.definitions, q.definitions, True
-            )
-            if d > 0.6 and text < 1.0:
-                text += (1.0 - text) * DEFINITION_LIFT * (d - 0.6) / 0.4
-            if d >= 0.6:
-                extra.append(f"definition ≈ ({d:.2f})")
-        score = cp.score(text)
+    def definition_sim(self, p: _Profile, q: _Profile) -> float:
+        return self.text_sim((p.definition_id, q.definition_id), p.definitions, q.definitions, True)
+
+    def context_sim(self, p: _Profile, q: _Profile) -> float:
+        return self.text_sim((p.context_id, q.context_id), p.context, q.context, False)
+
+    def profile_score(self, p: _Profile, q: _Profile, cp: _CorePair) -> float:
+        """The pair's score (no reasons: those are built only for pairs that are kept)."""
+        score = cp.base
+        if cp.label < 1.0 and p.definitions and q.definitions:
+            d = self.definition_sim(p, q)
+            if d > 0.6:
+                score = cp.score(cp.label + (1.0 - cp.label) * DEFINITION_LIFT * (d - 0.6) / 0.4)
         if p.context and q.context:
-            c = self.text_sim((p.context_id, q.context_id), p.context, q.context, False)
-            score -= CONTEXT_PENALTY * (1.0 - c)
-            extra.append(_context_reason(p.context[0], q.context[0], c))
-            # a PROM item in another section is another item, however alike the wording
-            conflict = c < CONTEXT_AGREES and (p.prom or q.prom)
-        if p.number and q.number:
-            if p.number == q.number:
-                extra.append(f"numbering {p.number} = {q.number}")
-            else:
-                score -= NUMBERING_PENALTY
-                extra.append(f"numbering {p.number} / {q.number}")
-        score = min(1.0, max(0.0, score))
-        predicate = _predicate(score, cp, conflict)
+            score -= CONTEXT_PENALTY * (1.0 - self.context_sim(p, q))
+        if p.number and q.number and p.number != q.number:
+            score -= NUMBERING_PENALTY
+        return min(1.0, max(0.0, score))
+
+    def profile_details(
+        self, p: _Profile, q: _Profile, cp: _CorePair, score: float
+    ) -> tuple[str, list[str]]:
+        """The predicate and the reasons for a pair scored by `profile_score`."""
+        conflict = False
         subject_label = p.originals.get(cp.best[0], cp.best[0])
         object_label = q.originals.get(cp.best[1], cp.best[1])
         reasons = [f"label: '{subject_label}' ≈ '{object_label}' ({cp.label:.2f})"]
         reasons += cp.reasons
-        reasons += extra
-        return score, predicate, reasons
+        if p.definitions and q.definitions:
+            d = self.definition_sim(p, q)
+            if d >= 0.6:
+                reasons.append(f"definition ≈ ({d:.2f})")
+        if p.context and q.context:
+            c = self.context_sim(p, q)
+            reasons.append(_context_reason(p.context[0], q.context[0], c))
+            # a PROM item in another section is another item, however alike the wording
+            conflict = c < CONTEXT_AGREES
+        if p.number and q.number:
+            relation = "=" if p.number == q.number else "/"
+            reasons.append(f"numbering {p.number} {relation} {q.number}")
+        return _predicate(score, cp, conflict), reasons
 
 
 def _predicate(score: float, cp: _CorePair, conflict: bool = False) -> str:
@@ -801,9 +863,11 @@ def suggest(
     limit_per_subject: int = 5,
     *,
     stats: dict | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Candidate]:
     """Candidate equivalents across registers, best first per subject (see the module
-    docstring). ``between=(A, B)``: subjects from A, objects from B."""
+    docstring). ``between=(A, B)``: subjects from A, objects from B. ``progress(done,
+    total)`` is called now and then while the pairs are scored."""
     _check_between(catalogue, between)
     if not 0.0 <= min_score <= 1.0:
         raise RegcatError(f"--min-score {min_score}: expected a number from 0 to 1")
@@ -841,7 +905,10 @@ def suggest(
     scorer = _Scorer()
     core_pairs = 0
     candidates_of: dict[int, list[tuple[float, int, _CorePair]]] = {}
-    for core in cores:
+    steps = len(cores) + len(features.profiles)
+    for step, core in enumerate(cores):
+        if progress is not None and step % 500 == 0:
+            progress(step, steps)
         subject_regs = core.registers & subject_registers
         if not subject_regs:
             continue
@@ -868,7 +935,10 @@ def suggest(
     variable_pairs = 0
     k = limit_per_subject
     results: list[Candidate] = []
-    for profile in features.profiles:
+    groups: dict[int, _ObjectGroups] = {}
+    for step, profile in enumerate(features.profiles, len(cores)):
+        if progress is not None and step % 500 == 0:
+            progress(step, steps)
         found = candidates_of.get(profile.core.index)
         if not found:
             continue
@@ -876,7 +946,8 @@ def suggest(
         if not subject_regs:
             continue
         subject_count = sum(profile.register_counts[r] for r in subject_regs)
-        ranked: list[tuple[float, int, _Profile, str, list[str], bool]] = []
+        # (score, first profile index, profiles, their register counts, core pair)
+        ranked: list[tuple[float, int, list[_Profile], Counter, _CorePair]] = []
         pending: list[tuple[float, int]] = []
         counted: Counter[int] = Counter()
         total = 0
@@ -884,49 +955,63 @@ def suggest(
             # settled? every subject register has k objects scoring at least `hi`
             while pending and -pending[0][0] >= hi:
                 _, at = heapq.heappop(pending)
-                for r, n in ranked[at][2].register_counts.items():
-                    if r in object_registers:
-                        counted[r] += n
-                        total += n
+                for r, n in ranked[at][3].items():
+                    counted[r] += n
+                    total += n
             if total >= k and all(total - counted[r] >= k for r in subject_regs):
                 break
-            for q in cores[other_index].profiles:
-                allowed = sum(n for r, n in q.register_counts.items() if r in object_registers)
-                if not allowed:
-                    continue
+            g = groups.get(other_index)
+            if g is None:
+                g = groups[other_index] = _ObjectGroups(cores[other_index], object_registers)
+            scored: list[tuple[float, list[_Profile], Counter]] = []
+            base = min(1.0, max(0.0, cp.base))
+            if cp.label >= 1.0 or not profile.definitions:
+                # definitions cannot lift the label: the plain profiles all score the base
+                if g.plain:
+                    scored.append((base, g.plain, g.plain_counts))
+                singles = g.numbered
+            else:
+                if g.bare:
+                    scored.append((base, g.bare, g.bare_counts))
+                singles = g.rich
+            for q in singles:
+                scored.append((scorer.profile_score(profile, q, cp), [q], g.counts[q.index]))
+            for score, group, counts in scored:
                 profile_pairs += 1
-                variable_pairs += subject_count * allowed
-                score, predicate, reasons = scorer.profile_pair(profile, q, cp)
-                if score < min_score:
-                    continue
-                heapq.heappush(pending, (-score, len(ranked)))
-                ranked.append((score, q.index, q, predicate, reasons, cp.composite))
+                variable_pairs += subject_count * sum(counts.values())
+                if score >= min_score:
+                    heapq.heappush(pending, (-score, len(ranked)))
+                    ranked.append((score, group[0].index, group, counts, cp))
         if not ranked:
             continue
         ranked.sort(key=lambda t: (-t[0], t[1]))
+        details: dict[int, tuple[str, list[str]]] = {}
         for vid, r in profile.variables:
             if r not in subject_registers:
                 continue
             taken = 0
-            for score, _, q, predicate, reasons, composite in ranked:
-                for uid, ru in q.variables:
-                    if ru == r or ru not in object_registers:
-                        continue
-                    results.append(
-                        Candidate(
-                            vid,
-                            uid,
-                            round(score, 3),
-                            predicate,
-                            reasons,
-                            COMPOSITE if composite else LEXICAL,
+            for score, _, group, _, cp in ranked:
+                for q in group:
+                    for uid, ru in q.variables:
+                        if ru == r or ru not in object_registers:
+                            continue
+                        if q.index not in details:
+                            details[q.index] = scorer.profile_details(profile, q, cp, score)
+                        predicate, reasons = details[q.index]
+                        justification = COMPOSITE if cp.composite else LEXICAL
+                        results.append(
+                            Candidate(vid, uid, round(score, 3), predicate, reasons, justification)
                         )
-                    )
-                    taken += 1
+                        taken += 1
+                        if taken == k:
+                            break
                     if taken == k:
                         break
                 if taken == k:
                     break
+
+    if progress is not None:
+        progress(steps, steps)
 
     # a pair found from both sides is kept once, under the subject that comes first
     order = features.order

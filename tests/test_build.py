@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
-import pyoxigraph as ox
-
 from regcat.cli import app
 from regcat.index import build_index, open_index
 from regcat.io import dump_yaml
+from regcat.rdf import open_store
 
 from .conftest import snapshot, tiny_register, write_catalogue
 
@@ -34,9 +33,14 @@ def test_build_writes_sqlite_rdf_and_turtle(catalogue, tmp_path):
     turtle = (index / "turtle" / "registers" / "alpha.yaml.ttl").read_text()
     assert "Hoveddiagnose" in turtle and "@prefix skos:" in turtle
     db.close()
-    store = ox.Store.read_only(str(index / "rdf"))
+    store = open_store(index)
     count = next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")))
     assert int(count["n"].value) > 20
+    label = store.query(
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> SELECT ?l WHERE { GRAPH ?g "
+        "{ <https://w3id.org/regcat/variable/alpha/DIAG> skos:prefLabel ?l } } ORDER BY ?l"
+    )
+    assert [s["l"].value for s in label] == ["Hoveddiagnose", "Main diagnosis"]
 
 
 def fts(index, query: str) -> list[str]:
@@ -174,3 +178,23 @@ def test_catalogue_from_index_equals_catalogue_from_files(catalogue, tmp_path):
     assert from_index.variables["alpha:DIAG"].register_id == "alpha"
     assert from_index.registers["alpha"].variables[0].id == "alpha:DIAG"
     assert from_index.value_sets == from_files.value_sets
+
+
+def test_hostile_labels_survive_rdf_and_turtle(tmp_path):
+    hostile = 'a "quoted" \\ back\\slash\nnewline\t<script>alert(1)</script> > {{ x }} 😀'
+    register = tiny_register()
+    register["variables"][0]["label"]["nb"] = hostile
+    root = write_catalogue(tmp_path / "cat", [register])
+    assert not build_index(root, tmp_path / "index").errors
+    store = open_store(tmp_path / "index")
+    labels = store.query(
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> SELECT ?l WHERE { GRAPH ?g "
+        "{ <https://w3id.org/regcat/variable/alpha/DIAG> skos:prefLabel ?l FILTER(lang(?l) = 'nb') } }"
+    )
+    assert [s["l"].value for s in labels] == [hostile]
+    import pyoxigraph as ox
+
+    turtle = (tmp_path / "index" / "turtle" / "registers" / "alpha.yaml.ttl").read_bytes()
+    parsed = ox.Store()
+    parsed.load(turtle, format=ox.RdfFormat.TURTLE)
+    assert len(parsed) > 10

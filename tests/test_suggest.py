@@ -485,6 +485,9 @@ def test_prom_items_pair_across_numbering_and_sections(tmp_path):
     assert [c.object for c in physical[:2]] == ["beta:RAND36_14", "beta:RAND36_18"]
     assert physical[0].score > physical[1].score
     assert physical[0].predicate == "skos:exactMatch"
+    assert (
+        "value sets overlap 3/3 codes (used by 36 variables of one register)" in physical[0].reasons
+    )
     assert physical[1].predicate == "skos:closeMatch"  # another section: not the same item
     assert any(r.startswith("context agrees") for r in physical[0].reasons)
     assert any(r.startswith("context differs") and "fysiske" in r for r in physical[1].reasons)
@@ -562,7 +565,9 @@ def test_blocking_scores_far_fewer_pairs_than_all(tmp_path):
     regs[1]["variables"][0]["label"]["nb"] = regs[0]["variables"][0]["label"]["nb"]
     cat = load(tmp_path, regs)
     stats: dict = {}
-    candidates = suggest(cat, stats=stats)
+    calls: list[tuple[int, int]] = []
+    candidates = suggest(cat, stats=stats, progress=lambda d, t: calls.append((d, t)))
+    assert calls and calls[-1][0] == calls[-1][1]
     assert stats["all_pairs"] == 150 * 150
     scored = stats["core_pairs_scored"] + stats["profile_pairs_scored"]
     assert scored < stats["all_pairs"] / 100

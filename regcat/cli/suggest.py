@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from regcat.cli.common import (
@@ -60,7 +61,24 @@ def suggest(
     catalogue = Catalogue.from_index(index_dir())
     pair = tuple(between) if between else None
     stats: dict = {}
-    candidates = run(catalogue, pair, min_score=min_score, limit_per_subject=limit, stats=stats)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("scoring", total=None)
+        candidates = run(
+            catalogue,
+            pair,
+            min_score=min_score,
+            limit_per_subject=limit,
+            stats=stats,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     written = write_candidates(catalogue, catalogue_dir(), candidates, pair) if write else None
     if format is Format.json:
         print_json([c.to_json() for c in candidates])
