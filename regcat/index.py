@@ -28,18 +28,31 @@ from regcat.errors import Finding, RegcatError
 from regcat.generated.model import CodeSystem, MappingSet, Register, ValueSet, Variable
 from regcat.io import digest, read_bytes, write_text_atomic
 from regcat.layout import ContentFile, content_files
-from regcat.load import FileResult, Symbols, load_file
+from regcat.load import FileResult, load_file
 from regcat.rdf import file_triples, to_turtle
 from regcat.text import fold
-from regcat.validate import check_file, check_references
+from regcat.validate import (
+    check_file,
+    check_references,
+    duplicate_finding,
+    reference_finding,
+    resolves,
+)
 
-INDEX_VERSION = "4"
+INDEX_VERSION = "6"
 DB_NAME = "regcat.sqlite"
 
 DDL = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE files (path TEXT PRIMARY KEY, kind TEXT, digest TEXT, symbols TEXT,
-                    findings TEXT);
+CREATE TABLE files (path TEXT PRIMARY KEY, kind TEXT, digest TEXT, findings TEXT);
+-- What each file defines and refers to: an incremental build checks the changed
+-- files' references against these with indexed look-ups instead of reloading all.
+CREATE TABLE defines (kind TEXT, id TEXT, file TEXT);
+CREATE INDEX defines_key ON defines (kind, id);
+CREATE INDEX defines_file ON defines (file);
+CREATE TABLE refers (kind TEXT, id TEXT, entity TEXT, field TEXT, file TEXT);
+CREATE INDEX refers_key ON refers (kind, id);
+CREATE INDEX refers_file ON refers (file);
 CREATE TABLE registers (id TEXT PRIMARY KEY, file TEXT, name_nb TEXT, name_en TEXT,
                         kind TEXT, key_register INTEGER, platform TEXT, data TEXT);
 CREATE TABLE forms (register_id TEXT, id TEXT, file TEXT, name_nb TEXT, name_en TEXT,
@@ -49,16 +62,21 @@ CREATE TABLE variables (id TEXT PRIMARY KEY, file TEXT, register_id TEXT, form T
                         topic TEXT, status TEXT, collection_mode TEXT, sensitivity TEXT,
                         data TEXT);
 CREATE INDEX variables_register ON variables (register_id, form);
+CREATE INDEX variables_file ON variables (file);
 CREATE TABLE value_sets (id TEXT PRIMARY KEY, file TEXT, name_nb TEXT, data TEXT);
 CREATE TABLE codes (value_set TEXT, file TEXT, code TEXT, label_nb TEXT, label_en TEXT,
                     meaning TEXT);
 CREATE INDEX codes_value_set ON codes (value_set);
+CREATE INDEX codes_file ON codes (file);
+CREATE INDEX value_sets_file ON value_sets (file);
 CREATE TABLE codings (variable_id TEXT, file TEXT, system TEXT, code TEXT, display TEXT);
 CREATE INDEX codings_code ON codings (system, code);
+CREATE INDEX codings_file ON codings (file);
 CREATE TABLE code_systems (id TEXT PRIMARY KEY, file TEXT, data TEXT);
 CREATE TABLE instruments (id TEXT PRIMARY KEY, file TEXT, data TEXT);
 CREATE TABLE mappings (file TEXT, record_id TEXT, subject_id TEXT, predicate_id TEXT,
                        object_id TEXT, justification TEXT, confidence REAL, data TEXT);
+CREATE INDEX mappings_file ON mappings (file);
 CREATE TABLE mapping_sets (file TEXT PRIMARY KEY, id TEXT, data TEXT);
 CREATE VIRTUAL TABLE variables_fts USING fts5 (
     id UNINDEXED, file UNINDEXED, label, definition, codes,
@@ -181,16 +199,58 @@ class _Rows:
             self.tables["instruments"].append((obj.id, rel, _json(obj)))
 
 
-class _Cached:
-    """An unchanged file, as the index remembers it."""
+def _incremental_references(
+    db: sqlite3.Connection, parsed: list[FileResult], stale: set[str]
+) -> list[Finding]:
+    """The cross-file checks of `check_references`, for changed files against the
+    unchanged rest of an index that was valid when it was written."""
 
-    def __init__(self, file: ContentFile, symbols: Symbols, findings: list[Finding]) -> None:
-        self.file = file
-        self.symbols = symbols
-        self.findings = findings
+    def elsewhere(key: tuple[str, str]) -> str | None:
+        rows = db.execute("SELECT file FROM defines WHERE kind = ? AND id = ?", key)
+        return next((file for (file,) in rows if file not in stale), None)
 
-    def line_of(self, key: str | None) -> int | None:
-        return next((f.line for f in self.findings if f.entity == key and f.line), None)
+    fresh: dict[tuple[str, str], str] = {}
+    findings: list[Finding] = []
+    for result in parsed:
+        for key in result.symbols.defines:
+            first = fresh.get(key) or elsewhere(key)
+            if first is None:
+                fresh[key] = result.file.rel
+            else:
+                findings.append(
+                    duplicate_finding(result.file.rel, result.line_of(key[1]), key, first)
+                )
+
+    def defined(key: tuple[str, str]) -> bool:
+        return key in fresh or elsewhere(key) is not None
+
+    for result in parsed:
+        for kind, ident, entity, fieldname in result.symbols.refers:
+            if not resolves(kind, ident, defined):
+                line = result.line_of(entity)
+                findings.append(
+                    reference_finding(result.file.rel, line, kind, ident, entity, fieldname)
+                )
+    # Ids the changed or removed files defined before and no longer do: references to
+    # them from unchanged files are now broken.
+    marks = ",".join("?" * len(stale))
+    before = db.execute(
+        f"SELECT DISTINCT kind, id FROM defines WHERE file IN ({marks})", list(stale)
+    )
+    for kind, ident in [tuple(row) for row in before]:
+        if defined((kind, ident)):
+            continue
+        kinds = ("variable", "term") if kind == "variable" else (kind,)
+        for ref_kind in kinds:
+            for entity, fieldname, file in db.execute(
+                "SELECT entity, field, file FROM refers WHERE kind = ? AND id = ?",
+                (ref_kind, ident),
+            ):
+                if file not in stale and not resolves(ref_kind, ident, defined):
+                    findings.append(
+                        reference_finding(file, None, ref_kind, ident, entity, fieldname)
+                    )
+    return findings
 
 
 def _digest(file: ContentFile) -> str:
@@ -241,9 +301,7 @@ def _prepare(index_dir: Path, force: bool) -> tuple[sqlite3.Connection, dict[str
         db = _connect(db_path)
         db.executescript(DDL)
         db.execute("INSERT INTO meta VALUES ('version', ?)", (INDEX_VERSION,))
-    known = {
-        row[0]: row[1:] for row in db.execute("SELECT path, digest, symbols, findings FROM files")
-    }
+    known = {row[0]: row[1:] for row in db.execute("SELECT path, digest, findings FROM files")}
     return db, known
 
 
@@ -284,17 +342,19 @@ def build_index(
                 progress(done, len(changed))
         report.parsed = [r.file.rel for r in parsed]
         fresh = {r.file.rel for r in parsed}
-        cached = [
-            _Cached(
-                f,
-                Symbols.from_json(json.loads(known[f.rel][1])),
-                _findings_from_json(known[f.rel][2]),
-            )
-            for f in files
-            if f.rel not in fresh
+        findings = [f for r in parsed for f in r.findings]
+        # Unchanged files keep their own findings (warnings: an index is only written
+        # without errors, so none of them had a broken reference either).
+        findings += [
+            f
+            for rel, row in known.items()
+            if rel in current and rel not in fresh
+            for f in _findings_from_json(row[1])
         ]
-        everything: list = parsed + cached
-        findings = [f for r in everything for f in r.findings] + check_references(everything)
+        if len(fresh) == len(files):
+            findings += check_references(parsed)
+        else:
+            findings += _incremental_references(db, parsed, fresh | set(report.removed))
         report.findings = sorted(findings, key=Finding.sort_key)
         if report.errors:
             return report
@@ -346,25 +406,38 @@ def _write(
     stale = [*removed, *(r.file.rel for r in parsed)]
     db.execute("BEGIN")
     try:
+        # FTS5 cannot index `file`; its rows share the variables' rowids instead, so
+        # they are found through the variables table's index, not by a full scan.
+        db.executemany(
+            "DELETE FROM variables_fts WHERE rowid IN (SELECT rowid FROM variables WHERE file = ?)",
+            [(rel,) for rel in stale],
+        )
         for table in ENTITY_TABLES:
-            db.executemany(f"DELETE FROM {table} WHERE file = ?", [(rel,) for rel in stale])
+            if table != "variables_fts":
+                db.executemany(f"DELETE FROM {table} WHERE file = ?", [(rel,) for rel in stale])
         db.executemany("DELETE FROM files WHERE path = ?", [(rel,) for rel in stale])
         for table, values in rows.tables.items():
-            if values:
+            if values and table != "variables_fts":
                 marks = ",".join("?" * len(values[0]))
                 db.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
         db.executemany(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
-            [
-                (
-                    r.file.rel,
-                    r.file.kind,
-                    r.digest,
-                    json.dumps(r.symbols.to_json()),
-                    _findings_json(r.findings),
-                )
-                for r in parsed
-            ],
+            "INSERT INTO variables_fts (rowid, id, file, label, definition, codes) "
+            "VALUES ((SELECT rowid FROM variables WHERE id = ?1), ?1, ?2, ?3, ?4, ?5)",
+            rows.tables["variables_fts"],
+        )
+        for table in ("defines", "refers"):
+            db.executemany(f"DELETE FROM {table} WHERE file = ?", [(rel,) for rel in stale])
+        db.executemany(
+            "INSERT INTO files VALUES (?, ?, ?, ?)",
+            [(r.file.rel, r.file.kind, r.digest, _findings_json(r.findings)) for r in parsed],
+        )
+        db.executemany(
+            "INSERT INTO defines VALUES (?, ?, ?)",
+            [(*key, r.file.rel) for r in parsed for key in r.symbols.defines],
+        )
+        db.executemany(
+            "INSERT INTO refers VALUES (?, ?, ?, ?, ?)",
+            [(*ref, r.file.rel) for r in parsed for ref in r.symbols.refers],
         )
         db.execute("INSERT OR REPLACE INTO meta VALUES ('catalogue', ?)", (str(root.resolve()),))
         db.execute(

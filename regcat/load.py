@@ -33,16 +33,6 @@ class Symbols:
     # (kind, id, referring entity, field)
     refers: list[tuple[str, str, str, str]] = field(default_factory=list)
 
-    def to_json(self) -> dict:
-        return {"defines": self.defines, "refers": self.refers}
-
-    @classmethod
-    def from_json(cls, data: dict) -> Symbols:
-        return cls(
-            [tuple(d) for d in data["defines"]],  # type: ignore[misc]
-            [tuple(r) for r in data["refers"]],  # type: ignore[misc]
-        )
-
 
 @dataclass
 class FileResult:

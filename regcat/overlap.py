@@ -138,8 +138,14 @@ def topic_map(cat: Catalogue) -> dict[str, tuple[str, str, str]]:
 
 
 def mappings(cat: Catalogue) -> list[tuple[str, Mapping]]:
-    """Every mapping with the file it stands in, in a stable order."""
-    return [(f, m) for f, ms in sorted(cat.mapping_sets.items()) for m in ms.mappings or []]
+    """Every reviewed mapping with the file it stands in, in a stable order. Candidates
+    from `regcat suggest --write` are suggestions, not facts, and are left out."""
+    return [
+        (f, m)
+        for f, ms in sorted(cat.mapping_sets.items())
+        for m in ms.mappings or []
+        if m.status != "candidate"
+    ]
 
 
 def mapping_name(file: str, mapping: Mapping) -> str:

@@ -1198,6 +1198,9 @@ def _load_transformations(
     return found
 
 
+CANDIDATE_PREFIX = "candidates"
+
+
 def load_mapping_file(file: ContentFile) -> MappingFileResult:
     """Read one catalogue mapping set (and its transformation file): SSSOM problems and
     mappings that do not fit the model become findings; a file that is not a readable
@@ -1207,18 +1210,21 @@ def load_mapping_file(file: ContentFile) -> MappingFileResult:
     side_raw = read_bytes(side) if side.is_file() else None
     table = read_sssom(raw, file.rel)
     result = MappingFileResult(file, mapping_digest(raw, side_raw), table=table)
-    # Findings in the TSV carry no line: the cross-file reference findings for this file
-    # have none either (a mix of None and numbers cannot be sorted); the entity — the
-    # record_id, else subject→object — names the row.
     checked = check_sssom(table, catalogue=True)
-    result.findings.extend(p.finding(with_line=False) for p in checked)
+    result.findings.extend(p.finding(with_line=True) for p in checked)
     mapping_set, problems = _convert(table, file.path.name)
     # A value the SSSOM check already reported (a bad date, a confidence above 1) would
     # fail the model too: report it once.
     seen = {(p.line, p.field) for p in checked}
     result.findings.extend(
-        p.finding(with_line=False) for p in problems if (p.line, p.field) not in seen
+        p.finding(with_line=True) for p in problems if (p.line, p.field) not in seen
     )
+    # SSSOM 1.0 has no status column: a set written by `regcat suggest --write`
+    # (candidates*.sssom.tsv) holds candidates for review; curated sets are approved.
+    status = "candidate" if file.path.name.startswith(CANDIDATE_PREFIX) else "approved"
+    for mapping in mapping_set.mappings or []:
+        if mapping.status is None:
+            mapping.status = status
     result.obj = mapping_set
     if side_raw is not None:
         record_ids = {row.get("record_id", "") for row in table.rows} - {""}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from regcat import codes
 from regcat.errors import Finding
@@ -162,6 +162,27 @@ _KIND_NAMES = {
 }
 
 
+def duplicate_finding(path: str, line: int | None, key: tuple[str, str], first: str) -> Finding:
+    kind, ident = key
+    message = f"duplicate {_KIND_NAMES[kind]} id (also defined in {first})"
+    return Finding(path, line, ident, message, "id-unique")
+
+
+def resolves(kind: str, ident: str, is_defined: Callable[[tuple[str, str]], bool]) -> bool:
+    if kind == "term":  # a mapping end: a catalogue variable or a code in a known system
+        prefix = ident.partition(":")[0]
+        return is_defined(("variable", ident)) or is_defined(("code_system", prefix))
+    return is_defined((kind, ident))
+
+
+def reference_finding(
+    path: str, line: int | None, kind: str, ident: str, entity: str, fieldname: str
+) -> Finding:
+    kind = "variable" if kind == "term" else kind
+    message = f"field '{fieldname}': no {_KIND_NAMES[kind]} '{ident}'"
+    return Finding(path, line, entity, message, f"ref-{kind}")
+
+
 def check_references(results: Iterable[FileResult]) -> list[Finding]:
     """Ids unique across the catalogue; every reference resolves."""
     results = list(results)
@@ -172,32 +193,15 @@ def check_references(results: Iterable[FileResult]) -> list[Finding]:
             first = defined.get(key)
             if first is None:
                 defined[key] = result.file.rel
-                continue
-            kind, ident = key
-            findings.append(
-                Finding(
-                    result.file.rel,
-                    result.line_of(ident),
-                    ident,
-                    f"duplicate {_KIND_NAMES[kind]} id (also defined in {first})",
-                    "id-unique",
+            else:
+                findings.append(
+                    duplicate_finding(result.file.rel, result.line_of(key[1]), key, first)
                 )
-            )
     for result in results:
         for kind, ident, entity, fieldname in result.symbols.refers:
-            if kind == "term":  # a mapping end: a catalogue variable or a code
-                prefix = ident.partition(":")[0]
-                if ("variable", ident) in defined or ("code_system", prefix) in defined:
-                    continue
-                kind = "variable"
-            if (kind, ident) not in defined:
+            if not resolves(kind, ident, defined.__contains__):
+                line = result.line_of(entity)
                 findings.append(
-                    Finding(
-                        result.file.rel,
-                        result.line_of(entity),
-                        entity,
-                        f"field '{fieldname}': no {_KIND_NAMES[kind]} '{ident}'",
-                        f"ref-{kind}",
-                    )
+                    reference_finding(result.file.rel, line, kind, ident, entity, fieldname)
                 )
     return findings

@@ -198,3 +198,46 @@ def test_hostile_labels_survive_rdf_and_turtle(tmp_path):
     parsed = ox.Store()
     parsed.load(turtle, format=ox.RdfFormat.TURTLE)
     assert len(parsed) > 10
+
+
+def test_incremental_build_checks_changed_file_against_the_rest(catalogue, tmp_path):
+    index = tmp_path / "index"
+    beta = tiny_register(id="beta", forms=[], value_sets=[], variables=[])
+    (catalogue / "registers" / "beta.yaml").write_text(dump_yaml(beta))
+    assert not build_index(catalogue, index).errors
+    # a reference from the changed file to an unchanged one resolves
+    beta["variables"] = [
+        {"id": "beta:A", "label": {"nb": "A"}, "datatype": "coded", "value_set": "alpha:DIAG"}
+    ]
+    (catalogue / "registers" / "beta.yaml").write_text(dump_yaml(beta))
+    report = build_index(catalogue, index)
+    assert report.parsed == ["registers/beta.yaml"] and not report.errors
+    # a duplicate of an id that an unchanged file defines is found
+    beta["value_sets"] = [{"id": "alpha:DIAG", "codes": [{"code": "1", "label": {"nb": "x"}}]}]
+    (catalogue / "registers" / "beta.yaml").write_text(dump_yaml(beta))
+    report = build_index(catalogue, index)
+    assert any(
+        "duplicate value set id (also defined in registers/alpha.yaml)" in f.render()
+        for f in report.errors
+    )
+
+
+def test_incremental_build_sees_mapping_ends_lost_elsewhere(catalogue, tmp_path):
+    index = tmp_path / "index"
+    (catalogue / "mappings").mkdir()
+    (catalogue / "mappings" / "m.sssom.tsv").write_text(
+        "# curie_map:\n#   alpha: https://w3id.org/regcat/variable/alpha/\n"
+        "#   skos: http://www.w3.org/2004/02/skos/core#\n#   semapv: https://w3id.org/semapv/vocab/\n"
+        "# mapping_set_id: https://w3id.org/regcat/mappings/m\n"
+        "# license: https://creativecommons.org/licenses/by/4.0/\n"
+        "subject_id\tpredicate_id\tobject_id\tmapping_justification\n"
+        "alpha:INFARKT\tskos:closeMatch\talpha:DIAG\tsemapv:ManualMappingCuration\n"
+    )
+    assert not build_index(catalogue, index).errors
+    register = tiny_register()
+    register["variables"] = register["variables"][:1]  # alpha:INFARKT goes away
+    (catalogue / "registers" / "alpha.yaml").write_text(dump_yaml(register))
+    report = build_index(catalogue, index)
+    assert [f.render() for f in report.errors] == [
+        "mappings/m.sssom.tsv: alpha:INFARKT→alpha:DIAG: field 'subject_id': no variable 'alpha:INFARKT'"
+    ]
