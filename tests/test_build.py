@@ -189,7 +189,8 @@ def test_hostile_labels_survive_rdf_and_turtle(tmp_path):
     store = open_store(tmp_path / "index")
     labels = store.query(
         "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> SELECT ?l WHERE { GRAPH ?g "
-        "{ <https://w3id.org/regcat/variable/alpha/DIAG> skos:prefLabel ?l FILTER(lang(?l) = 'nb') } }"
+        "{ <https://w3id.org/regcat/variable/alpha/DIAG> skos:prefLabel ?l "
+        "FILTER(lang(?l) = 'nb') } }"
     )
     assert [s["l"].value for s in labels] == [hostile]
     import pyoxigraph as ox
@@ -239,5 +240,6 @@ def test_incremental_build_sees_mapping_ends_lost_elsewhere(catalogue, tmp_path)
     (catalogue / "registers" / "alpha.yaml").write_text(dump_yaml(register))
     report = build_index(catalogue, index)
     assert [f.render() for f in report.errors] == [
-        "mappings/m.sssom.tsv: alpha:INFARKT→alpha:DIAG: field 'subject_id': no variable 'alpha:INFARKT'"
+        "mappings/m.sssom.tsv: alpha:INFARKT→alpha:DIAG: "
+        "field 'subject_id': no variable 'alpha:INFARKT'"
     ]
