@@ -1187,7 +1187,12 @@ def _load_transformations(
                 entity,
                 f"field '{kind_field}': required for kind '{transformation.kind}', but missing",
             )
-        for other in sorted(set(_KIND_FIELDS.values()) - {kind_field}):
+        # A record-linkage result may be recoded by a value map afterwards (e.g. `any`
+        # → the register's Ja/Nei codes): the one combination that is not ignored.
+        allowed = {kind_field} | (
+            {"value_map"} if transformation.kind == "record_linkage" else set()
+        )
+        for other in sorted(set(_KIND_FIELDS.values()) - allowed):
             if getattr(transformation, other) not in (None, [], ""):
                 finding(
                     entity,
