@@ -20,11 +20,10 @@ from regcat.overlap import (
     concepts_report,
     overlap_report,
     prom_report,
-    render_csv,
-    render_markdown,
     reuse_report,
     value_map_conflicts,
 )
+from regcat.overlap_render import render_csv, render_markdown
 
 from .conftest import snapshot, write_catalogue
 

@@ -72,7 +72,8 @@ def overlap(
 
     Exits 1 when exact-match value maps conflict (see the concepts report)."""
     from regcat.io import write_text_atomic
-    from regcat.overlap import REPORTS, overlap_report, render_csv, render_markdown
+    from regcat.overlap import REPORTS, overlap_report
+    from regcat.overlap_render import render_csv, render_markdown
 
     names = list(REPORTS) if report is Report.all else [report.value]
     if format is ReportFormat.csv and len(names) > 1 and out_dir is None:
