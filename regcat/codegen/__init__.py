@@ -1,0 +1,1 @@
+"""Code generated from the catalogue: validators for register submissions."""
