@@ -38,9 +38,11 @@ lint: setup
 generate: setup
 	$(BIN)/regcat generate
 
-## bench: benchmarks (not part of the test suite)
+## bench: benchmarks (not part of the test suite; see bench/README.md)
 bench: setup
 	$(PY) bench/bench_validate.py
+	$(PY) bench/bench_sssom.py --setup
+	$(PY) bench/bench_suggest.py
 
 clean:
 	rm -rf .regcat build dist *.egg-info .pytest_cache .ruff_cache test-artifacts

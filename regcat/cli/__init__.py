@@ -5,7 +5,7 @@ Each feature's commands live in their own module here and register themselves on
 shared app when imported below.
 """
 
-from regcat.cli import core, imports, mappings, reports, suggest  # noqa: F401  (registers the commands)
+from regcat.cli import check, codegen, core, imports, mappings, reports, suggest, transform  # noqa: F401  (registers the commands)
 from regcat.cli.common import app
 
 
