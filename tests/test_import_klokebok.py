@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import time
 from pathlib import Path
 
 import pytest
@@ -166,12 +165,10 @@ def _error(path: Path, register: str = "noric") -> RegcatError:
 # --- the real files -----------------------------------------------------------------------
 
 
-def test_noric_counts_forms_and_speed():
+def test_noric_counts_forms():
+    # Speed is measured in bench/, not asserted here: a timed test fails on a busy machine.
     path = _real(NORIC)
-    start = time.perf_counter()
     result = read_klokebok(path, "noric")
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"NORIC took {elapsed:.2f} s"
     assert len(result.variables) == 871
     assert len(result.forms) == 15
     assert result.forms[0].id == "personopplysninger"

@@ -5,7 +5,12 @@ Each feature's commands live in their own module here and register themselves on
 shared app when imported below.
 """
 
-from regcat.cli import check, codegen, core, imports, mappings, reports, suggest, transform  # noqa: F401  (registers the commands)
+# Imported for their side effect (registering commands), in the order `--help` lists
+# them: the catalogue first, then mappings and reports, then code generation.
+from regcat.cli import core  # noqa: F401, I001
+from regcat.cli import imports, mappings  # noqa: F401
+from regcat.cli import reports, suggest  # noqa: F401
+from regcat.cli import check, codegen, linkml_map, transform  # noqa: F401
 from regcat.cli.common import app
 
 
