@@ -64,9 +64,19 @@ def check_data_command(
                 report.by_rule.items(), key=lambda kv: (report.severity[kv[0]], kv[0])
             ):
                 rule, _, field = key.partition(":")
+                if rule == "missing_column":
+                    continue  # one line below, not one row per column
                 rows = ", ".join(str(r) for r in firsts.get(key, []))
                 table.add_row(rule, field, report.severity[key], str(count), rows)
             out.print(table)
+        if report.missing_columns:
+            names = report.missing_columns
+            shown = ", ".join(names[:12]) + (
+                f", … ({len(names) - 12} more)" if len(names) > 12 else ""
+            )
+            out.print(
+                f"missing_column (error): {len(names)} expected column(s): {shown}", markup=False
+            )
         for note in report.notes:
             err.print(f"note: {note}", markup=False)
         err.print("row numbers are 1-based data rows (a CSV header is not counted)")
