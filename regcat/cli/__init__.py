@@ -10,7 +10,7 @@ shared app when imported below.
 from regcat.cli import core  # noqa: F401, I001
 from regcat.cli import imports, mappings  # noqa: F401
 from regcat.cli import reports, suggest  # noqa: F401
-from regcat.cli import check, codegen, transform  # noqa: F401
+from regcat.cli import check, codegen, linkml_map, transform  # noqa: F401
 from regcat.cli.common import app
 
 
