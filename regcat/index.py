@@ -17,6 +17,7 @@ Nothing is written when the catalogue has errors.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import time
@@ -278,27 +279,28 @@ def open_index(index_dir: Path) -> sqlite3.Connection:
     return db
 
 
-def _prepare(index_dir: Path, force: bool) -> tuple[sqlite3.Connection, dict[str, tuple]]:
-    index_dir.mkdir(parents=True, exist_ok=True)
+def _usable(index_dir: Path) -> bool:
+    """An index this version of regcat can update in place."""
     db_path = index_dir / DB_NAME
-    db = _connect(db_path) if db_path.exists() else None
-    if db is not None:
+    if not db_path.is_file():
+        return False
+    try:
+        db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
         try:
             version = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
-        except sqlite3.DatabaseError:
-            version = None
-        if force or version is None or version[0] != INDEX_VERSION:
+        finally:
             db.close()
-            db = None
-            for stale in (db_path, index_dir / "rdf", index_dir / "turtle"):
-                if stale.is_dir():
-                    shutil.rmtree(stale)
-                elif stale.exists():
-                    stale.unlink()
-            for suffix in ("-wal", "-shm"):
-                Path(str(db_path) + suffix).unlink(missing_ok=True)
-    if db is None:
-        db = _connect(db_path)
+    except sqlite3.DatabaseError:
+        return False
+    return version is not None and version[0] == INDEX_VERSION
+
+
+def _open(index_dir: Path) -> tuple[sqlite3.Connection, dict[str, tuple]]:
+    db_path = index_dir / DB_NAME
+    fresh = not db_path.exists()
+    index_dir.mkdir(parents=True, exist_ok=True)
+    db = _connect(db_path)
+    if fresh:
         db.executescript(DDL)
         db.execute("INSERT INTO meta VALUES ('version', ?)", (INDEX_VERSION,))
     known = {row[0]: row[1:] for row in db.execute("SELECT path, digest, findings FROM files")}
@@ -319,18 +321,57 @@ def build_index(
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> BuildReport:
+    """Bring the index up to date. A full build (forced, a new or outdated index, or
+    changed code systems) is made in a folder beside the index and swapped in only when
+    it succeeds, so a failed build never leaves less than there was."""
+    if index_dir.exists() and not index_dir.is_dir():
+        raise RegcatError("--index expects a directory, this is a file", index_dir)
+    if force or not _usable(index_dir):
+        return _full_build(root, index_dir, progress)
+    report = _build(root, index_dir, progress, incremental=True)
+    if report is None:  # the code systems changed: every graph's IRIs may change
+        return _full_build(root, index_dir, progress)
+    return report
+
+
+def _full_build(
+    root: Path, index_dir: Path, progress: Callable[[int, int], None] | None
+) -> BuildReport:
+    staging = index_dir.with_name(f".{index_dir.name}.building-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        report = _build(root, staging, progress, incremental=False)
+        assert report is not None
+        if not report.written:
+            return report
+        retired = index_dir.with_name(f".{index_dir.name}.old-{os.getpid()}")
+        if index_dir.exists():
+            os.replace(index_dir, retired)
+        os.replace(staging, index_dir)
+        shutil.rmtree(retired, ignore_errors=True)
+        report.index = index_dir
+        return report
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _build(
+    root: Path,
+    index_dir: Path,
+    progress: Callable[[int, int], None] | None,
+    incremental: bool,
+) -> BuildReport | None:
     started = time.perf_counter()
     files = content_files(root)
-    db, known = _prepare(index_dir, force)
+    db, known = _open(index_dir)
     report = BuildReport(index_dir, len(files))
     try:
         raws = {f.rel: _digest(f) for f in files}
         codesystems_changed = any(
             f.kind == "codesystems" and known.get(f.rel, (None,))[0] != raws[f.rel] for f in files
         )
-        if codesystems_changed and known:
-            db.close()
-            return build_index(root, index_dir, force=True, progress=progress)
+        if codesystems_changed and incremental:
+            return None
         changed = [f for f in files if known.get(f.rel, (None,))[0] != raws[f.rel]]
         current = {f.rel for f in files}
         report.removed = sorted(set(known) - current)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from regcat.errors import RegcatError
 from regcat.io import AtomicBatch, dump_yaml, read_yaml
 from regcat.layout import content_files
 
 
 def canonical_text(path: Path) -> str:
-    return dump_yaml(read_yaml(path).data)
+    data = read_yaml(path).data
+    if not isinstance(data, dict):
+        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise RegcatError(f"expected a YAML mapping, got {got}; lint rewrites nothing", path)
+    return dump_yaml(data)
 
 
 def lint_catalogue(root: Path, write: bool = True) -> list[str]:

@@ -243,3 +243,40 @@ def test_incremental_build_sees_mapping_ends_lost_elsewhere(catalogue, tmp_path)
         "mappings/m.sssom.tsv: alpha:INFARKT→alpha:DIAG: "
         "field 'subject_id': no variable 'alpha:INFARKT'"
     ]
+
+
+def test_failed_full_build_keeps_the_previous_index(catalogue, tmp_path, runner):
+    index = tmp_path / "index"
+    build_index(catalogue, index)
+    before = {k: v for k, v in snapshot(index).items() if not k.endswith(("-wal", "-shm"))}
+    (catalogue / "registers" / "alpha.yaml").write_text("id: alpha\n\tbad: tab\n")
+    for args in (["build", "--force"], ["build"]):
+        result = runner.invoke(app, ["-c", str(catalogue), "--index", str(index), *args])
+        assert result.exit_code == 2, result.output
+        after = {k: v for k, v in snapshot(index).items() if not k.endswith(("-wal", "-shm"))}
+        assert after == before
+    # a changed codesystems.yaml forces a full build: an error must not wipe the index
+    (catalogue / "registers" / "alpha.yaml").write_text(
+        dump_yaml(
+            tiny_register(
+                variables=[
+                    {"id": "alpha:X", "label": {"nb": "X"}, "datatype": "string", "form": "nope"}
+                ]
+            )
+        )
+    )
+    (catalogue / "codesystems.yaml").write_text((catalogue / "codesystems.yaml").read_text() + "\n")
+    result = runner.invoke(app, ["-c", str(catalogue), "--index", str(index), "build"])
+    assert result.exit_code == 1, result.output
+    after = {k: v for k, v in snapshot(index).items() if not k.endswith(("-wal", "-shm"))}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_failed_first_build_leaves_no_index_behind(catalogue, tmp_path):
+    register = tiny_register()
+    register["variables"][0]["form"] = "nope"
+    (catalogue / "registers" / "alpha.yaml").write_text(dump_yaml(register))
+    report = build_index(catalogue, tmp_path / "index")
+    assert report.errors and not report.written
+    assert not (tmp_path / "index").exists()

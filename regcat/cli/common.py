@@ -12,6 +12,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 
@@ -66,9 +67,27 @@ def handle_errors(function: Callable) -> Callable:
         except RegcatError as exc:
             err.print(f"error: {exc.render()}", markup=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except (typer.Exit, typer.Abort, click.ClickException):
+            raise  # the command's own exit codes and usage errors
         except KeyboardInterrupt:
             err.print("interrupted; nothing was half-written")
             raise typer.Exit(130) from None
+        except OSError as exc:  # a path the user gave: a directory, too long, no space…
+            where = f"{exc.filename}: " if exc.filename else ""
+            err.print(f"error: {where}{exc.strerror or exc}", markup=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except Exception as exc:
+            # Input we did not foresee must still not end in a traceback for a user;
+            # REGCAT_DEBUG=1 shows it to whoever fixes the bug.
+            if os.environ.get("REGCAT_DEBUG"):
+                raise
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            err.print(
+                f"error: {type(exc).__name__}: {first} "
+                "(unexpected; rerun with REGCAT_DEBUG=1 for details and report it)",
+                markup=False,
+            )
+            raise typer.Exit(EXIT_BAD_INPUT) from None
 
     return wrapper
 

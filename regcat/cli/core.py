@@ -38,7 +38,8 @@ def init(directory: Annotated[Path, typer.Argument(help="Directory to create.")]
 def validate(
     format: FormatOption = Format.text,
     jobs: Annotated[
-        int | None, typer.Option(help="Worker processes (default: one per core).")
+        int | None,
+        typer.Option(min=1, max=64, help="Worker processes (default: one per core)."),
     ] = None,
 ) -> None:
     """Check the catalogue: schema, unique ids, references, codes, date order."""

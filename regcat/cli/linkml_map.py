@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from regcat.cli.common import err, export_app, handle_errors, out
+from regcat.errors import RegcatError
 
 
 @export_app.command("linkml-map")
@@ -28,9 +29,10 @@ def export_linkml_map(
 ) -> None:
     """Export the value maps, unit conversions and copies of a mapping set as a
     linkml-map TransformationSpecification; record linkages are listed as skipped."""
-    from regcat.cli.transform import load_set, write_atomic
+    from regcat.cli.transform import load_set
     from regcat.codegen.header import catalogue_version
     from regcat.codegen.linkml_map import build, render, schema_paths
+    from regcat.io import AtomicBatch
 
     cat, rel, mapping_set_obj = load_set(mapping_set)
     stem = Path(rel).name.removesuffix(".sssom.tsv")
@@ -44,7 +46,12 @@ def export_linkml_map(
         err.print(summary, markup=False)
         return
     source_path, target_path = schema_paths(out_file)
-    write_atomic(source_path, texts["source"].encode("utf-8"))
-    write_atomic(target_path, texts["target"].encode("utf-8"))
-    write_atomic(out_file, texts["spec"].encode("utf-8"))
+    for path in (out_file, source_path, target_path):
+        if path.is_dir():
+            raise RegcatError("is a directory, expected a file", path)
+    batch = AtomicBatch()  # all three files, or none
+    batch.add(source_path, texts["source"])
+    batch.add(target_path, texts["target"])
+    batch.add(out_file, texts["spec"])
+    batch.commit()
     err.print(f"wrote {out_file}, {source_path.name}, {target_path.name} ({summary})", markup=False)

@@ -14,6 +14,7 @@ import typer
 
 from regcat.cli.common import app, catalogue_dir, err, handle_errors, out
 from regcat.errors import EXIT_FINDINGS, RegcatError
+from regcat.io import write_text_atomic
 
 
 class Target(StrEnum):
@@ -43,18 +44,6 @@ def load_set(name: str):
             return cat, rel, mapping_set
     known = ", ".join(sorted(Path(r).name.removesuffix(".sssom.tsv") for r in cat.mapping_sets))
     raise RegcatError(f"no mapping set {name!r} in {root} (known: {known or 'none'})")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def generate(name: str, target: str, dialect: str, mappings: list[str] | None = None) -> str:
@@ -91,7 +80,9 @@ def codegen_transform(
     if out_file is None:
         out.file.write(text)
         return
-    write_atomic(out_file, text.encode("utf-8"))
+    if out_file.is_dir():
+        raise RegcatError("--out is a directory, expected a file", out_file)
+    write_text_atomic(out_file, text)
     err.print(f"wrote {out_file}", markup=False)
 
 
