@@ -386,6 +386,9 @@ def impact(
         )
     if system.upper() in codes.KNOWN_SYSTEMS:
         system = system.upper()
+    elif system not in cat.code_systems:
+        known = sorted(set(codes.KNOWN_SYSTEMS) | set(cat.code_systems))
+        raise RegcatError(f"--system {system!r}: unknown code system (known: {', '.join(known)})")
     before = read_release(old, system, code_column, label_column)
     after = read_release(new, system, code_column, label_column)
     return catalogue_impact(cat, compare_releases(before, after))

@@ -9,6 +9,7 @@ LinkML's validators check none of the references.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -64,6 +65,35 @@ def _check_value_set(result: FileResult, value_set: ValueSet, owner: str | None)
             result.finding(vs, f"code {code!r} appears {count} times", "code-unique")
 
 
+_LIMIT_TOKEN = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")  # today, birthYear, toDayPlus30Days…
+_LIMIT_DATE = re.compile(r"^'?\d{4}-\d{2}-\d{2}'?$")
+_LIMITS = ("min_value", "max_value", "soft_min", "soft_max")
+
+
+def _check_limits(result: FileResult, variable: Variable) -> None:
+    datatype = variable.datatype
+    for name in _LIMITS:
+        value = getattr(variable, name)
+        if value is None:
+            continue
+        if datatype in ("integer", "decimal"):
+            try:
+                number = float(value)
+            except ValueError:
+                number = None
+            if number is None or number != number:  # not a number, or NaN
+                message = f"field '{name}': {value!r} is not a number"
+                result.finding(variable.id, message, "limit")
+        elif datatype in ("date", "datetime") and not (
+            _LIMIT_DATE.match(value) or _LIMIT_TOKEN.match(value)
+        ):
+            message = (
+                f"field '{name}': {value!r} is neither a date like '1980-01-01' "
+                "nor a token such as today"
+            )
+            result.finding(variable.id, message, "limit")
+
+
 def _check_variable(result: FileResult, variable: Variable, register: Register, forms: set) -> None:
     vid = variable.id
     refers = result.symbols.refers
@@ -94,6 +124,7 @@ def _check_variable(result: FileResult, variable: Variable, register: Register, 
         if problem:
             result.finding(vid, f"field 'unit': {variable.unit!r}: {problem}", "unit")
     _dates_in_order(result, vid, variable.valid_from, variable.valid_to)
+    _check_limits(result, variable)
 
 
 def _check_register(result: FileResult, register: Register) -> None:

@@ -64,6 +64,9 @@ def with_variable(**fields) -> dict:
         ({"valid_from": "2021-13-01"}, "field 'valid_from'"),
         ({"id": "beta:X"}, "beta:X: a variable id must start with 'alpha:'"),
         ({"id": "alpha:bad id"}, "field 'id': Invalid id format"),
+        ({"datatype": "integer", "max_value": "abc"}, "field 'max_value': 'abc' is not a number"),
+        ({"datatype": "decimal", "soft_min": "-"}, "field 'soft_min': '-' is not a number"),
+        ({"datatype": "date", "min_value": "1.1.1980"}, "field 'min_value': '1.1.1980' is neither"),
     ],
 )
 def test_variable_rules(tmp_path, fields, expected):
@@ -221,3 +224,13 @@ def test_hostile_labels_validate_and_round_trip(tmp_path):
     assert validate_catalogue(root, jobs=1).findings == []
     text = (root / "registers" / "alpha.yaml").read_text()
     assert dump_yaml(register) == text
+
+
+def test_limits_in_their_usual_forms_pass(tmp_path):
+    register = tiny_register()
+    register["variables"] += [
+        variable(id="alpha:N", datatype="decimal", min_value="0", max_value="2.5", soft_max="-1e3"),
+        variable(id="alpha:D", datatype="date", min_value="'1980-01-01'", max_value="today"),
+        variable(id="alpha:E", datatype="date", soft_max="toDayPlus30Days", soft_min="birthYear"),
+    ]
+    assert findings_for(tmp_path, register).findings == []

@@ -144,7 +144,8 @@ def run_transform(
             except duckdb.Error as exc:
                 Path(tmp).unlink(missing_ok=True)
                 raise RegcatError(
-                    f"{c.record_id}: the transformation failed on the extract: {exc}"
+                    f"{c.record_id}: the transformation failed on the extract: "
+                    + (str(exc).strip().splitlines() or [""])[0]
                 ) from None
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
