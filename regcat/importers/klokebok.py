@@ -46,7 +46,6 @@ import csv
 import datetime as dt
 import io
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +62,7 @@ from regcat.generated.model import (
 )
 from regcat.importers.base import ImportResult
 from regcat.io import read_bytes
+from regcat.text import slug as text_slug
 
 __all__ = ["read_klokebok"]
 
@@ -196,12 +196,6 @@ def _normal_number(text: str) -> str | None:
     sign, whole, frac = match.groups()
     out = (whole.lstrip("0") or "0") + ("." + frac.rstrip("0") if frac and frac.strip("0") else "")
     return "-" + out if sign == "-" and out != "0" else out
-
-
-def _slug(name: str) -> str:
-    s = name.lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
-    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "_", s).strip("_")
 
 
 def _type_key(text: str) -> str:
@@ -581,7 +575,7 @@ class _Reader:
             return None
         entry = forms.get(name)
         if entry is None:
-            slug = _slug(name)
+            slug = text_slug(name)
             if not slug:
                 raise self.error(
                     f"form name {name!r} gives no usable form id (it needs a letter or digit)",

@@ -53,6 +53,7 @@ from regcat.generated.model import (
 )
 from regcat.importers.base import ImportResult
 from regcat.io import read_bytes
+from regcat.text import slug
 
 # Canonical column -> header names seen in the wild (compared case-insensitively).
 _HEADERS: dict[str, tuple[str, ...]] = {
@@ -84,9 +85,8 @@ _TRANSLIT = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "Æ": "Ae", "Ø": "
 
 
 def slugify(text: str) -> str:
-    """Form id from a sheet name: lowercase ASCII, æ→ae ø→o å→a, other characters
-    folded to ASCII where they have a base letter, runs of anything else → `_`."""
-    return re.sub(r"[^a-z0-9]+", "_", _fold(text.lower())).strip("_")
+    """Form id from a sheet name (the catalogue's one slug rule, `regcat.text.slug`)."""
+    return slug(text)
 
 
 def _local_name(text: str) -> str:
