@@ -15,7 +15,6 @@ from regcat.cli.common import (
     app,
     err,
     handle_errors,
-    index_dir,
     out,
     print_json,
     register_id_option,
@@ -37,14 +36,12 @@ def check_data_command(
     """Check a data file against a register form: types, required, codes, limits,
     characters, length, decimals, patterns, sub-question activation. Exit 1 on errors
     (warnings alone exit 0). Row numbers are 1-based data rows, the CSV header not counted."""
-    from regcat.catalogue import Catalogue
     from regcat.checker import check_data, detect_format
-    from regcat.cli.core import run_build
+    from regcat.cli.core import indexed_catalogue
 
     register_id_option(register)
     detect_format(file)  # a missing or binary file is reported before the index is built
-    run_build(quiet=True)
-    report = check_data(Catalogue.from_index(index_dir()), register, file, form=form)
+    report = check_data(indexed_catalogue(), register, file, form=form)
     if format is Format.json:
         print_json(report.to_json())
     else:

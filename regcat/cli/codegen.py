@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from regcat.cli.common import app, handle_errors, index_dir, out, register_id_option
+from regcat.cli.common import app, handle_errors, out, register_id_option
 
 
 class Target(StrEnum):
@@ -31,14 +31,12 @@ def codegen(
 ) -> None:
     """Generate validators (LinkML schema, Pydantic, JSON Schema, SHACL, SQL DDL) for a
     register's forms, with a header naming the catalogue version."""
-    from regcat.catalogue import Catalogue
-    from regcat.cli.core import run_build
+    from regcat.cli.core import indexed_catalogue
     from regcat.codegen.schema import check_target
     from regcat.codegen.validators import generate
 
     register_id_option(register)
-    run_build(quiet=True)
-    catalogue = Catalogue.from_index(index_dir())
+    catalogue = indexed_catalogue()
     check_target(catalogue, register, form)
     for path in generate(catalogue, register, target.value, out_dir, form):
         out.print(f"wrote {path}", markup=False)

@@ -109,6 +109,15 @@ def run_build(force: bool = False, quiet: bool = False):
     return report
 
 
+def indexed_catalogue():
+    """The catalogue as the index holds it, brought up to date first: what every
+    command that reads content uses, so no command parses the YAML twice."""
+    from regcat.catalogue import Catalogue
+
+    run_build(quiet=True)
+    return Catalogue.from_index(index_dir())
+
+
 @app.command()
 @handle_errors
 def build(

@@ -16,7 +16,6 @@ from regcat.cli.common import (
     app,
     err,
     handle_errors,
-    index_dir,
     out,
     print_json,
     register_id_option,
@@ -25,11 +24,9 @@ from regcat.errors import EXIT_FINDINGS, RegcatError
 
 
 def _catalogue():
-    from regcat.catalogue import Catalogue
-    from regcat.cli.core import run_build
+    from regcat.cli.core import indexed_catalogue
 
-    run_build(quiet=True)
-    return Catalogue.from_index(index_dir())
+    return indexed_catalogue()
 
 
 # --- overlap ------------------------------------------------------------------------

@@ -16,11 +16,10 @@ from regcat.cli.common import (
     catalogue_dir,
     err,
     handle_errors,
-    index_dir,
     out,
     print_json,
 )
-from regcat.cli.core import run_build
+from regcat.cli.core import indexed_catalogue
 
 TOP_REASONS = 3
 
@@ -53,12 +52,10 @@ def suggest(
     """Suggest candidate equivalents across registers (labels, definitions, codings,
     value sets, datatypes, units, PROM instrument items), each with a score, a SKOS
     predicate and its reasons. Candidates only: a human review makes a mapping."""
-    from regcat.catalogue import Catalogue
     from regcat.suggest import suggest as run
     from regcat.suggest import write_candidates
 
-    run_build(quiet=True)
-    catalogue = Catalogue.from_index(index_dir())
+    catalogue = indexed_catalogue()
     pair = tuple(between) if between else None
     stats: dict = {}
     with Progress(

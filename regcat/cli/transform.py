@@ -31,10 +31,10 @@ class Dialect(StrEnum):
 
 def load_set(name: str):
     """The catalogue and one mapping set, by file name, stem or path."""
-    from regcat.catalogue import Catalogue
+    from regcat.cli.core import indexed_catalogue
 
     root = catalogue_dir()
-    cat = Catalogue.load(root)
+    cat = indexed_catalogue()
     wanted = Path(name).name
     for suffix in (".sssom.tsv", ".tsv"):
         if wanted.endswith(suffix):
@@ -96,10 +96,10 @@ def _relation_sql(path: Path) -> str:
 
 def run_transform(
     name: str, input_dir: Path, out_path: Path, mappings: list[str] | None = None
-) -> list[tuple[object, Path]]:
+) -> tuple[object, list[tuple[object, Path]]]:
     """Run the DuckDB SQL of each selected mapping on the extracts in input_dir; write
     one file (out_path, when one mapping) or one file per mapping in out_path (a
-    directory). Returns (compiled, written path) pairs."""
+    directory). Returns the catalogue and (compiled, written path) pairs."""
     import duckdb
 
     from regcat.codegen.transform import compile_set, q
@@ -151,18 +151,16 @@ def run_transform(
                 Path(tmp).unlink(missing_ok=True)
                 raise
             written.append((c, path))
-        return written
+        return cat, written
     finally:
         con.close()
 
 
-def validate_output(compiled, path: Path):
+def validate_output(cat, compiled, path: Path):
     """Validate the written rows with the target register's checker: the mapping's
     target variable is checked against everything the catalogue says about it."""
-    from regcat.catalogue import Catalogue
     from regcat.checker import check_data
 
-    cat = Catalogue.load(catalogue_dir())
     target = compiled.object_id.split(":", 1)[1]
     return check_data(cat, compiled.target_register, path, form=compiled.target_form, only=[target])
 
@@ -194,19 +192,13 @@ def transform(
 ) -> None:
     """Run a mapping set's transformations on key-register extracts (DuckDB) and
     validate the resulting rows with the target register's checker."""
-    written = run_transform(mapping_set, input_dir, out_path, mapping)
+    cat, written = run_transform(mapping_set, input_dir, out_path, mapping)
     findings = False
     for compiled, path in written:
         out.print(f"{compiled.record_id}: wrote {path}", markup=False)
         if not check:
             continue
-        report = validate_output(compiled, path)
-        if report is None:
-            err.print(
-                "note: regcat.checker is not available; the output was not validated",
-                markup=False,
-            )
-            continue
+        report = validate_output(cat, compiled, path)
         data = report.to_json()
         out.print(
             f"  checked against {compiled.target_register}"
