@@ -7,7 +7,7 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test lint generate bench clean
+.PHONY: setup run test lint generate openapi bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +17,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## run: build the bundled catalogue's index, validate it and print what it holds
+## run: build the bundled catalogue's index and serve the API (/api, docs at /api/docs)
 run: setup
 	$(BIN)/regcat build
-	$(BIN)/regcat validate
-	$(BIN)/regcat stats
+	$(BIN)/regcat serve --host $(HOST) --port $(PORT)
 
 ## test: the whole test suite (what CI runs)
 test: setup
@@ -33,10 +32,15 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/regcat lint --check
 	$(BIN)/regcat generate --check
+	$(BIN)/regcat api openapi --check
 
 ## generate: regenerate the model and JSON Schemas from schema/regcat.yaml
 generate: setup
 	$(BIN)/regcat generate
+
+## openapi: regenerate the published API contract, api/openapi.json
+openapi: setup
+	$(BIN)/regcat api openapi
 
 ## bench: benchmarks (not part of the test suite; see bench/README.md)
 bench: setup

@@ -249,6 +249,9 @@ class AtomicBatch:
     def __iter__(self) -> Iterator[Path]:
         return iter(self._pending)
 
+    def text(self, path: Path) -> str:
+        return self._pending[path]
+
     def commit(self) -> list[Path]:
         written = []
         for path, text in self._pending.items():

@@ -212,3 +212,28 @@ def open_store(index_dir: Path):
                 raw, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph_name(rel))
             )
     return store
+
+
+def variable_triples(v: Variable, systems: dict[str, CodeSystem]) -> list[str]:
+    """One variable's triples (the API's Turtle and JSON-LD for a variable)."""
+    t = _Triples()
+    _variable(t, v, v.register_id or v.id.split(":", 1)[0], systems)
+    return t.lines
+
+
+RDF_MEDIA_TYPES = {"turtle": "text/turtle", "jsonld": "application/ld+json"}
+
+
+def serialize(lines: list[str], fmt: str) -> bytes:
+    """N-Triples lines as Turtle or JSON-LD (expanded, under an @context of the
+    catalogue's prefixes so a client can compact it)."""
+    import pyoxigraph as ox
+
+    quads = list(ox.parse("\n".join(lines).encode(), format=ox.RdfFormat.N_TRIPLES))
+    if fmt == "turtle":
+        return ox.serialize(quads, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+    if fmt == "jsonld":
+        graph = json.loads(ox.serialize(quads, format=ox.RdfFormat.JSON_LD) or b"[]")
+        document = {"@context": PREFIXES, "@graph": graph}
+        return json.dumps(document, ensure_ascii=False).encode()
+    raise ValueError(f"unknown RDF format {fmt!r}")

@@ -1,0 +1,50 @@
+"""What routes depend on: the app's state (reader, store, services) and the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+
+from regcat.api.http import error
+from regcat.api.reader import IndexReader
+from regcat.api.settings import Settings
+from regcat.store import Store
+from regcat.store.users import ANONYMOUS, Principal, authenticate
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    reader: IndexReader
+    store: Store
+    services: dict[str, Any] = field(default_factory=dict)
+
+
+def state(request: Request) -> AppState:
+    return request.app.state.regcat
+
+
+def principal(request: Request) -> Principal:
+    """The caller: anonymous without Authorization, else the token's user (401 for
+    an unknown or revoked token: a client that sends one expects it to count)."""
+    header = request.headers.get("authorization")
+    if not header:
+        return ANONYMOUS
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise error(401, "Authorization must be 'Bearer <token>'", {"WWW-Authenticate": "Bearer"})
+    who = authenticate(state(request).store, token.strip())
+    if who is None:
+        raise error(401, "unknown or revoked token", {"WWW-Authenticate": "Bearer"})
+    return who
+
+
+def signed_in(request: Request) -> Principal:
+    who = principal(request)
+    if not who.authenticated:
+        raise error(
+            401, "this needs a token: Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"}
+        )
+    return who

@@ -1,0 +1,160 @@
+"""Proposals: an owner proposes a variable for their register and gets the reuse check
+at once; coordinators comment, ask for changes, accept or reject. Every write names
+the version it is based on (If-Match) so concurrent reviewers never overwrite."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from regcat.api.deps import AppState, signed_in, state
+from regcat.api.http import error, if_match_version
+from regcat.api.routes.catalogue import Limit, Offset
+from regcat.api.schemas import (
+    HistoryEvent,
+    ProposalIn,
+    ProposalOut,
+    ProposalPage,
+    ReuseReport,
+    ReviewIn,
+)
+from regcat.generated.model import ValueSet, Variable
+from regcat.proposals import ProposalInvalid, check_proposal
+from regcat.store import proposals as store_proposals
+from regcat.store.users import Principal
+
+router = APIRouter()
+
+
+def reuse_checker(st: AppState):
+    """The reuse check, prepared once per index generation."""
+
+    def make():
+        from regcat.reuse import ReuseChecker
+
+        return ReuseChecker(st.reader.catalogue())
+
+    checker = st.reader.derived("reuse", make)
+
+    def check(variable: Variable, value_set: ValueSet | None) -> dict:
+        return checker.check(variable, value_set).to_json()
+
+    return check
+
+
+def _draft(st: AppState, body: ProposalIn):
+    try:
+        return check_proposal(
+            st.reader.db(), body.variable, body.value_set, body.rationale, reuse_checker(st)
+        )
+    except ProposalInvalid as exc:
+        raise error(422, "; ".join(exc.problems)) from None
+
+
+def _response(proposal, status: int = 200, history=None) -> JSONResponse:
+    return JSONResponse(
+        store_proposals.to_json(proposal, history),
+        status_code=status,
+        headers={"ETag": store_proposals.etag(proposal)},
+    )
+
+
+@router.post(
+    "/proposals/reuse-check",
+    response_model=ReuseReport,
+    summary="The reuse check alone: similar variables and key-register equivalents",
+)
+def reuse_check(body: ProposalIn, st: AppState = Depends(state)):
+    return JSONResponse(_draft(st, body).reuse)
+
+
+@router.post(
+    "/proposals",
+    response_model=ProposalOut,
+    status_code=201,
+    summary="Propose a variable for your register (owners); answers with the reuse check",
+)
+def propose(body: ProposalIn, who: Principal = Depends(signed_in), st: AppState = Depends(state)):
+    register_id = body.variable.id.partition(":")[0]
+    store_proposals.may_propose(who, register_id)
+    proposal = store_proposals.create(st.store, who, _draft(st, body))
+    response = _response(proposal, 201)
+    response.headers["Location"] = f"/api/proposals/{proposal.id}"
+    return response
+
+
+@router.get("/proposals", response_model=ProposalPage, summary="Proposals, newest last")
+def proposals(
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    register: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    st: AppState = Depends(state),
+):
+    if status is not None and status not in store_proposals.STATUSES:
+        raise error(
+            422, f"status {status!r}: expected one of {', '.join(store_proposals.STATUSES)}"
+        )
+    total, rows = store_proposals.listing(st.store, status, register, limit, offset)
+    items = [store_proposals.to_json(p) for p in rows]
+    return JSONResponse({"total": total, "limit": limit, "offset": offset, "items": items})
+
+
+@router.get(
+    "/proposals/{proposal_id}", response_model=ProposalOut, summary="One proposal with its history"
+)
+def proposal(proposal_id: int, st: AppState = Depends(state)):
+    found = store_proposals.get(st.store, proposal_id)
+    return _response(found, history=store_proposals.history(st.store, proposal_id))
+
+
+@router.get(
+    "/proposals/{proposal_id}/history",
+    response_model=list[HistoryEvent],
+    summary="Who did what to a proposal, and when",
+)
+def proposal_history(proposal_id: int, st: AppState = Depends(state)):
+    events = store_proposals.history(st.store, proposal_id)
+    return JSONResponse([store_proposals.event_json(e) for e in events])
+
+
+@router.put(
+    "/proposals/{proposal_id}",
+    response_model=ProposalOut,
+    summary="Revise a proposal (its register's owner; If-Match); the reuse check runs again",
+)
+def revise(
+    request: Request,
+    proposal_id: int,
+    body: ProposalIn,
+    who: Principal = Depends(signed_in),
+    st: AppState = Depends(state),
+):
+    current = store_proposals.get(st.store, proposal_id)
+    if not (
+        who.role == "admin" or (who.role == "owner" and who.register_id == current.register_id)
+    ):
+        raise error(403, "only the register's owner can revise its proposal")
+    version = if_match_version(request, "proposal", proposal_id)
+    updated = store_proposals.revise(st.store, who, proposal_id, version, _draft(st, body))
+    return _response(updated, history=store_proposals.history(st.store, proposal_id))
+
+
+@router.post(
+    "/proposals/{proposal_id}/reviews",
+    response_model=ProposalOut,
+    summary="Comment, request changes, accept, reject (coordinators); withdraw (owner)",
+)
+def review(
+    request: Request,
+    proposal_id: int,
+    body: ReviewIn,
+    who: Principal = Depends(signed_in),
+    st: AppState = Depends(state),
+):
+    store_proposals.get(st.store, proposal_id)  # 404 before 428
+    version = if_match_version(request, "proposal", proposal_id)
+    updated = store_proposals.act(st.store, who, proposal_id, body.action, version, body.comment)
+    return _response(updated, history=store_proposals.history(st.store, proposal_id))

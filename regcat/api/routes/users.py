@@ -1,0 +1,58 @@
+"""Who am I, and user management for admins (the CLI `regcat users` does the same)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, Response
+
+from regcat.api.deps import AppState, principal, signed_in, state
+from regcat.api.http import error
+from regcat.api.routes.catalogue import Ident
+from regcat.api.schemas import Me, NewUser, UserIn, UserList
+from regcat.errors import RegcatError
+from regcat.store.users import Principal, add_user, list_users, revoke_user
+
+router = APIRouter()
+
+
+def _admin(who: Principal = Depends(signed_in)) -> Principal:
+    if who.role != "admin":
+        raise error(403, "only admins manage users")
+    return who
+
+
+def _user_json(user) -> dict:
+    return {
+        "name": user.name,
+        "role": user.role,
+        "register_id": user.register_id,
+        "created": user.created.isoformat() if user.created else None,
+        "revoked": user.revoked.isoformat() if user.revoked else None,
+    }
+
+
+@router.get("/me", response_model=Me, summary="The caller, as the API sees them")
+def me(who: Principal = Depends(principal)):
+    return JSONResponse(who.to_json())
+
+
+@router.get("/users", response_model=UserList, summary="Users (admins)")
+def users(_: Principal = Depends(_admin), st: AppState = Depends(state)):
+    return JSONResponse({"items": [_user_json(u) for u in list_users(st.store)]})
+
+
+@router.post("/users", response_model=NewUser, status_code=201, summary="Add a user (admins)")
+def create_user(body: UserIn, _: Principal = Depends(_admin), st: AppState = Depends(state)):
+    try:
+        token = add_user(st.store, body.name, body.role, body.register_id)
+    except RegcatError as exc:
+        raise error(409 if "exists" in exc.message else 422, exc.message) from None
+    data = {"name": body.name, "role": body.role, "register_id": body.register_id, "token": token}
+    return JSONResponse(data, status_code=201)
+
+
+@router.delete("/users/{name}", status_code=204, summary="Revoke a user's token (admins)")
+def delete_user(name: Ident, _: Principal = Depends(_admin), st: AppState = Depends(state)):
+    if not revoke_user(st.store, name):
+        raise error(404, f"no active user {name!r}")
+    return Response(status_code=204)
