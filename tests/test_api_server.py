@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api_fixtures import bundled_index, database_url  # noqa: F401
+from tests.api_fixtures import bundled_index, catalogue_copy, database_url  # noqa: F401
 
 REGCAT = str(Path(sys.executable).with_name("regcat"))
 
@@ -185,3 +185,41 @@ def test_users_cli_add_list_revoke(bundled_index, tmp_path):  # noqa: F811
     assert again.returncode == 2 and "no active user" in again.stderr
     bad = _cli(bundled_index, "users", "list", "--database-url", "mysql://x/y")
     assert bad.returncode == 2 and "unsupported database" in bad.stderr
+
+
+def test_proposals_export_cli_writes_a_reviewable_diff(catalogue_copy, tmp_path):
+    from tests.api_fixtures import make_api
+    from tests.test_api_write import PROPOSED, propose, review
+
+    root, index = catalogue_copy
+    url = f"sqlite:///{tmp_path / 'export.db'}"
+    api = make_api(index, url)
+    with api.client:
+        p = propose(api).json()
+        review(api, p["id"], "accept", "coordinator", f'"proposal-{p["id"]}-v1"')
+    api.store.close()
+    before = (root / "registers" / "noric.yaml").read_text()
+    args = ["-c", str(root), "proposals", "export", "--database-url", url]
+    dry = _cli(index, *args, "--dry-run")
+    assert dry.returncode == 0 and "noric.yaml" in dry.stdout
+    assert (root / "registers" / "noric.yaml").read_text() == before
+    done = _cli(index, *args)
+    assert done.returncode == 0, done.stderr
+    after = (root / "registers" / "noric.yaml").read_text()
+    added = [line for line in after.splitlines() if line not in before.splitlines()]
+    assert f"- id: {PROPOSED['variable']['id']}" in added
+    assert "status: accepted" in after.split(PROPOSED["variable"]["id"])[1]
+    assert _cli(index, "-c", str(root), "validate").returncode == 0
+    again = _cli(index, *args)
+    assert again.returncode == 0 and "nothing to export" in again.stdout
+
+
+def test_committed_openapi_is_current():
+    check = subprocess.run(
+        [REGCAT, "api", "openapi", "--check"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=120,
+    )
+    assert check.returncode == 0, check.stderr + " (run `regcat api openapi`)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -71,6 +72,17 @@ def _errors(app: FastAPI) -> None:
         )
 
 
+def _warm(st: AppState) -> None:
+    from regcat.api.routes.proposals import reuse_checker
+    from regcat.api.routes.sparql import service
+
+    try:
+        service(st)
+        reuse_checker(st)
+    except Exception:  # the first proposal will report it
+        log.exception("preparing the reuse check failed")
+
+
 def create_app(settings: Settings | None = None, *, contract_only: bool = False) -> FastAPI:
     """The app. `contract_only`: no index and no database are opened (to write the
     OpenAPI document)."""
@@ -81,6 +93,8 @@ def create_app(settings: Settings | None = None, *, contract_only: bool = False)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
+        if settings.warm and not contract_only:
+            threading.Thread(target=_warm, args=(regcat_state,), daemon=True).start()
         yield
         for service in regcat_state.services.values():
             service.close()

@@ -30,3 +30,6 @@ class Settings:
     sparql_timeout: float = field(default_factory=lambda: _float("REGCAT_SPARQL_TIMEOUT", 10.0))
     sparql_max_rows: int = field(default_factory=lambda: _int("REGCAT_SPARQL_MAX_ROWS", 10_000))
     sparql_workers: int = field(default_factory=lambda: _int("REGCAT_SPARQL_WORKERS", 1))
+    # Prepare the reuse check at start-up rather than on the first proposal (seconds
+    # on a large catalogue); `regcat serve` turns it on.
+    warm: bool = field(default_factory=lambda: os.environ.get("REGCAT_WARM") == "1")

@@ -68,6 +68,7 @@ def serve(
     run_build(quiet=True)
     # Settings travel by environment so every worker process reads the same ones.
     os.environ["REGCAT_INDEX"] = str(index_dir().resolve())
+    os.environ["REGCAT_WARM"] = "1"
     if database_url:
         os.environ["REGCAT_DATABASE_URL"] = database_url
     if site is not None:
