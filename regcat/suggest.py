@@ -26,6 +26,12 @@ Signals (each reason in a candidate names the one it comes from)
   code 1.0; one code under the other (``codes.parent_codes``: ICD-10 I21.4 under I21,
   ATC, NCSP, ICPC-2) 0.8 and the predicate becomes broad/narrow; siblings under one
   parent 0.5; otherwise 0.
+* **Coding within a code system** (weight 3, when the codings signal does not apply):
+  one side's coding (ICD-10 I21) is a code of the system the other side's value set
+  takes all its codes from (NPR's main condition: all ICD-10 codes) 1.0, and the
+  predicate becomes broad/narrow: the key-register variable holds the concept as one
+  of its values. The coded side's value set (often yes/no) is then not compared with
+  the code system when none of its codes is in it.
 * **Value sets** (weight 3 when both list at least three codes, as telling as a shared
   code; 1.5 for shorter lists; 0.45 when both are generic yes/no/unknown lists; divided
   by the square root of how many variables of one register use the same list, so a
@@ -65,7 +71,9 @@ suffixes of tokens of 7+ characters (Norwegian compounds), the whole normalised 
 codes and their parents, value-set signatures, the labels/meanings of non-generic
 value-set codes, and instrument items; a key shared by more than
 ``max(48, 2 % of the cores)`` cores is dropped as uninformative (whole labels and items
-get four times that). Only core pairs that share a kept key are scored. For each
+get four times that). Code systems are directed keys: a core with codes (or value-set
+meanings) in a system is paired with the cores whose value set is that whole system,
+not with the other cores coded in it. Only core pairs that share a kept key are scored. For each
 subject profile the object cores are then visited in order of the best score their
 profiles could reach (``hi``: the core score with the largest definition lift), and
 the visit stops as soon as every register of the subject has ``limit_per_subject``
@@ -413,6 +421,8 @@ class _Features:
             for item in instrument.items or []:
                 self.items[item.id] = (instrument.id, item)
         self._value_sets: dict[str, _ValueSetSig | None] = {}
+        self._word_cache: dict[str, str] = {}  # definitions and help texts repeat a lot
+        self._signatures: dict[tuple, _ValueSetSig | None] = {}  # value sets by content
         self.cores: list[_Core] = []
         self.profiles: list[_Profile] = []
         self.order: dict[str, tuple[int, int]] = {}  # variable -> (register, position)
@@ -471,8 +481,24 @@ class _Features:
             return None
         if ident not in self._value_sets:
             value_set = self.catalogue.value_sets.get(ident)
-            self._value_sets[ident] = _ValueSetSig.of(value_set) if value_set else None
+            signature = None
+            if value_set:
+                # registers copy the same lists (yes/no, NYHA, …) into local value sets
+                content = (value_set.code_system,) + tuple(
+                    (pv.label.nb, pv.label.en, pv.meaning) if pv.label else (pv.meaning,)
+                    for pv in value_set.codes or []
+                )
+                signature = self._signatures.get(content)
+                if signature is None:
+                    signature = self._signatures[content] = _ValueSetSig.of(value_set)
+            self._value_sets[ident] = signature
         return self._value_sets[ident]
+
+    def _words(self, text: str) -> str:
+        words = self._word_cache.get(text)
+        if words is None:
+            words = self._word_cache[text] = _words(text)
+        return words
 
     def _describe(self, v: Variable, instrument_forms: set[str]) -> tuple[tuple, tuple, tuple]:
         item = self.items.get(v.instrument_item) if v.instrument_item else None
@@ -524,11 +550,11 @@ class _Features:
             instrument_id,
         )
         definitions = tuple(
-            (lang, _words(text)[:300])
+            (lang, self._words(text)[:300])
             for lang, text in (
                 (("nb", v.definition.nb), ("en", v.definition.en)) if v.definition else ()
             )
-            if text and _words(text)
+            if text and self._words(text)
         )
         context_texts = []
         if v.help_text:
@@ -536,7 +562,7 @@ class _Features:
         if item_obj is not None:
             context_texts.append(item_obj.section)
         context = tuple(
-            dict.fromkeys(_words(t)[:200] for t in context_texts if t and _words(t)).keys()
+            dict.fromkeys(self._words(t)[:200] for t in context_texts if t and self._words(t))
         )
         topic = getattr(v.topic, "value", v.topic)
         prom = (
@@ -563,6 +589,22 @@ def _tokens(text: str) -> Iterable[str]:
             yield "s:" + token[-5:]
 
 
+def _partner(key: str) -> str:
+    """The block a key looks up: itself, or for a directed code-system key the other
+    side ("S>ICD10", codes in ICD-10, pairs with "S<ICD10", value sets of all ICD-10)."""
+    if key[0] != "S":
+        return key
+    return ("S<" if key[1] == ">" else "S>") + key[2:]
+
+
+def _kept(key: str, count: int, cap: int) -> bool:
+    """Whether a block key with `count` cores is informative enough to pair through."""
+    if key[0] == "S":  # directed: the partner block holds the other side
+        return 1 <= count <= cap * BLOCK_CAP_WHOLE
+    limit = cap * BLOCK_CAP_WHOLE if key[0] in "Li" else cap
+    return 2 <= count <= limit
+
+
 def _block_keys(core: _Core) -> list[str]:
     keys: set[str] = set()
     for _, text in core.labels:
@@ -570,19 +612,51 @@ def _block_keys(core: _Core) -> list[str]:
         keys.update(_tokens(text))
     for system, code in core.codes:
         keys.add(f"c:{system}:{code}")
+        keys.add("S>" + system)
         for parent in codelib.parent_codes(system, code):
             keys.add(f"c:{system}:{parent}")
     if core.value_set is not None:
         keys.add(f"v:{hash(core.value_set.key)}")
-        if not core.value_set.generic:
-            for code_keys in core.value_set.codes:
-                keys.update("w:" + key for key in code_keys)
+        if core.value_set.system:
+            keys.add("S<" + core.value_set.system)
+        for code_keys in core.value_set.codes:
+            for key in code_keys:
+                if key.startswith("m:"):
+                    keys.add("S>" + key[2:].partition(":")[0])
+                if not core.value_set.generic:
+                    keys.add("w:" + key)
     if core.item:
         keys.add("i:" + core.item)
     return sorted(keys)
 
 
 # --------------------------------------------------------------------------- scoring
+
+
+def _in_code_system(s: _Core, o: _Core) -> tuple[str | None, str | None, str]:
+    """A coding of one side that is a code of the system the other side's value set
+    takes all its codes from: (system, relation seen from the subject, reason)."""
+    if o.value_set is not None and o.value_set.system and s.codes:
+        system = o.value_set.system
+        inside = sorted(code for sys_, code in s.codes if sys_ == system)
+        if inside:
+            return (
+                system,
+                "broader",
+                f"coding {system}:{inside[0]} is one of the object's {system} codes "
+                "→ broadMatch (the object is broader)",
+            )
+    if s.value_set is not None and s.value_set.system and o.codes:
+        system = s.value_set.system
+        inside = sorted(code for sys_, code in o.codes if sys_ == system)
+        if inside:
+            return (
+                system,
+                "narrower",
+                f"the object's coding {system}:{inside[0]} is one of the subject's "
+                f"{system} codes → narrowMatch (the object is narrower)",
+            )
+    return None, None, ""
 
 
 class _Scorer:
@@ -629,17 +703,34 @@ class _Scorer:
         composite = False
         # codings and concept
         relation = None
+        coded = False
         if s.codes and o.codes:
             value, relation, text = self._codings(s, o)
             if value is not None:
                 other += value * W_CODING
                 weight += W_CODING
                 reasons.append(text)
-                composite = True
+                composite = coded = True
                 conflict = conflict or relation in ("sibling", "different", "mixed")
+        # a coding that is one of the codes of the other side's code-system value set
+        in_system = None
+        if not coded:
+            in_system, relation, text = _in_code_system(s, o)
+            if in_system:
+                other += W_CODING
+                weight += W_CODING
+                reasons.append(text)
+                composite = True
         # value sets
-        if s.value_set is not None and o.value_set is not None:
+        compared = s.value_set is not None and o.value_set is not None
+        if compared:
             value, text = _value_set_overlap(s.value_set, o.value_set)
+            # with a coding in the other side's code system, the coded side's answers
+            # (yes/no) are not codes of that system: their mismatch is no evidence
+            compared = not (
+                in_system and value == 0.0 and in_system in (s.value_set.system, o.value_set.system)
+            )
+        if compared:
             if s.value_set.generic and o.value_set.generic:
                 w = GENERIC_VALUE_SET
             elif min(len(s.value_set.codes), len(o.value_set.codes)) >= 3 or (
@@ -889,8 +980,7 @@ def suggest(
     cap = max(BLOCK_CAP_MIN, int(BLOCK_CAP_SHARE * len(cores)))
 
     def kept(key: str) -> bool:
-        limit = cap * BLOCK_CAP_WHOLE if key[0] in "Li" else cap
-        return 2 <= df[key] <= limit
+        return _kept(key, df[key], cap)
 
     blocks: dict[str, list[_Core]] = {}
     for core in cores:
@@ -914,7 +1004,7 @@ def suggest(
             continue
         others: dict[int, _Core] = {core.index: core}
         for key in core.keys:
-            for other in blocks.get(key, ()):
+            for other in blocks.get(_partner(key), ()):
                 others[other.index] = other
         found = []
         for other in others.values():

@@ -28,9 +28,9 @@ def test_index_lists_links_and_totals(client):
     body = r.json()
     assert body["totals"]["registers"] == 16
     assert body["totals"]["key_registers"] == 4
-    for link in body["links"].values():
-        path = link.split("?")[0]
-        assert client.get(link).status_code == 200, path
+    for name, link in body["links"].items():
+        if name != "sparql":  # the protocol endpoint wants a query
+            assert client.get(link).status_code == 200, link
 
 
 def test_registers_paged(client):
@@ -218,3 +218,59 @@ def test_stats_and_landing_page(client):
     assert home.status_code == 200 and "/api/docs" in home.text
     assert client.get("/api/docs").status_code == 200
     assert json.loads(client.get("/api/openapi.json").text)["info"]["title"] == "regcat"
+
+
+# -- search -------------------------------------------------------------------------
+
+
+def _search(client, **params) -> dict:
+    r = client.get("/api/search", params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+@pytest.mark.parametrize(
+    ("q", "needle"),
+    [
+        ("hjerte", "hjerte"),  # prefix
+        ("kjonn", "kjønn"),  # diacritics folded
+        ("hjerteinfrakt", "hjerteinfarkt"),  # typo
+    ],
+)
+def test_search_words(client, q, needle):
+    from regcat.text import fold
+
+    body = _search(client, q=q)
+    assert body["total"] > 0
+    labels = [fold(" ".join(filter(None, h["label"].values()))) for h in body["hits"]]
+    assert any(fold(needle) in label for label in labels) or body["corrected"], body
+
+
+@pytest.mark.parametrize(
+    ("q", "system"), [("I21", "ICD10"), ("SCTID:22298006", "SCTID"), ("B01AC", "ATC")]
+)
+def test_search_codes(client, q, system):
+    body = _search(client, q=q)
+    assert body["total"] > 0
+    assert body["facets"]["code_system"].get(system, 0) > 0
+
+
+def test_search_facets_count_the_whole_match_and_filters_narrow(client):
+    body = _search(client, q="dato", limit=5)
+    assert body["total"] > 5 and len(body["hits"]) == 5
+    by_register = body["facets"]["register"]
+    assert sum(by_register.values()) == body["total"]
+    register, count = max(by_register.items(), key=lambda kv: kv[1])
+    narrowed = _search(client, q="dato", register=register, limit=200)
+    assert narrowed["total"] == count
+    assert all(h["register_id"] == register for h in narrowed["hits"])
+    two = _search(client, q="dato", register=list(by_register)[:2], limit=1)
+    assert two["total"] == sum(list(by_register.values())[:2])
+
+
+def test_search_rejects_unknown_limits_cleanly(client):
+    assert client.get("/api/search", params={"q": "x" * 501}).status_code == 422
+    assert client.get("/api/search", params={"limit": 0}).status_code == 422
+    r = client.get("/api/search", params={"q": "'; DROP TABLE variables; --"})
+    assert r.status_code == 200
+    assert _search(client)["total"] == client.get("/api/stats").json()["totals"]["variables"]

@@ -187,7 +187,7 @@ def test_users_cli_add_list_revoke(bundled_index, tmp_path):  # noqa: F811
     assert bad.returncode == 2 and "unsupported database" in bad.stderr
 
 
-def test_proposals_export_cli_writes_a_reviewable_diff(catalogue_copy, tmp_path):
+def test_proposals_export_cli_writes_a_reviewable_diff(catalogue_copy, tmp_path):  # noqa: F811
     from tests.api_fixtures import make_api
     from tests.test_api_write import PROPOSED, propose, review
 

@@ -77,6 +77,9 @@ def _warm(st: AppState) -> None:
     from regcat.api.routes.sparql import service
 
     try:
+        from regcat.search import warm
+
+        warm(st.reader.db())
         service(st)
         reuse_checker(st)
     except Exception:  # the first proposal will report it

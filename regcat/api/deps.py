@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from regcat.api.http import error
 from regcat.api.reader import IndexReader
@@ -26,7 +27,14 @@ def state(request: Request) -> AppState:
     return request.app.state.regcat
 
 
-def principal(request: Request) -> Principal:
+# Declares the bearer scheme in the OpenAPI document (the docs' Authorize button); the
+# header itself is read below, so a malformed one is a 401 rather than anonymous.
+_bearer = HTTPBearer(auto_error=False, description="A token from `regcat users add`")
+
+
+def principal(
+    request: Request, _: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> Principal:
     """The caller: anonymous without Authorization, else the token's user (401 for
     an unknown or revoked token: a client that sends one expects it to count)."""
     header = request.headers.get("authorization")
@@ -41,8 +49,7 @@ def principal(request: Request) -> Principal:
     return who
 
 
-def signed_in(request: Request) -> Principal:
-    who = principal(request)
+def signed_in(request: Request, who: Principal = Depends(principal)) -> Principal:
     if not who.authenticated:
         raise error(
             401, "this needs a token: Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"}

@@ -59,6 +59,12 @@ class Guards:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        raw_path = scope.get("raw_path") or b""
+        if b"%" in raw_path:
+            try:
+                unquote_to_bytes(raw_path).decode("utf-8")
+            except UnicodeDecodeError:
+                return await _refuse(send, 400, "the path is not UTF-8")
         query = scope.get("query_string", b"")
         if b"%" in query or any(b > 0x7F for b in query):
             try:
@@ -97,6 +103,16 @@ class Guards:
                 return await _refuse(send, 400, f"the body is not UTF-8 (byte {exc.start})")
             if media.endswith(b"json") and json_depth_exceeds(body, self.max_depth):
                 return await _refuse(send, 400, f"JSON nested deeper than {self.max_depth} levels")
+            if media.endswith(b"json") and b"\\u" in body:
+                # Python's json accepts an escaped lone surrogate, which no database
+                # can store; orjson refuses it. Other JSON errors stay FastAPI's 422.
+                try:
+                    orjson.loads(body)
+                except orjson.JSONDecodeError as exc:
+                    if "surrogate" in str(exc):
+                        return await _refuse(
+                            send, 400, "the JSON has a lone surrogate escape (U+D800 to U+DFFF)"
+                        )
         sent = False
 
         async def replay():

@@ -4,6 +4,7 @@ Last-Modified, 304), content negotiation and the error body."""
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -29,6 +30,12 @@ def error_body(status: int, message: str, **extra: Any) -> dict:
 
 def error(status: int, message: str, headers: dict | None = None) -> HTTPException:
     return HTTPException(status_code=status, detail=message, headers=headers)
+
+
+def invalid(problems: list[str], loc: list[str]) -> HTTPException:
+    """A 422 in FastAPI's own shape, so every 422 of the API reads the same way."""
+    detail = [{"loc": loc, "msg": problem, "type": "value_error"} for problem in problems]
+    return HTTPException(status_code=422, detail=detail)
 
 
 def _built_datetime(built: str | None) -> datetime | None:
@@ -94,6 +101,7 @@ def negotiate(request: Request, offered: tuple[str, ...], fmt: str | None = None
                     q = float(param[2:])
                 except ValueError:
                     q = 0.0
+                q = min(max(q, 0.0), 1.0) if q == q else 0.0  # NaN and inf are not q-values
         if media in ("*/*", "application/*", "text/*"):
             candidates = [o for o in offered if media == "*/*" or o.startswith(media[:-1])]
         else:
@@ -111,14 +119,44 @@ def if_match_version(request: Request, kind: str, ident: str | int) -> int:
     """The version a writer last saw, from If-Match (an ETag this API gave out).
     428 without one: a write must say which version it is based on."""
     header = request.headers.get("if-match")
-    if not header:
+    if not header or header.strip() == "*":
+        # `*` would match any version: exactly the blind write this rule prevents.
         raise error(
             428,
-            "If-Match is required: send the ETag you got when you read this "
-            f"{kind} so a change made in between is not lost",
+            "If-Match with the ETag you got when you read this "
+            f"{kind} is required, so a change made in between is not lost",
         )
     value = header.strip().removeprefix("W/").strip('"')
-    prefix = f"{kind}-{ident}-v"
-    if not value.startswith(prefix) or not value[len(prefix) :].isdigit():
-        raise error(412, f"If-Match {header[:80]!r} is not an ETag of this {kind}")
-    return int(value[len(prefix) :])
+    found = re.fullmatch(rf"{re.escape(f'{kind}-{ident}-v')}([0-9]{{1,9}})", value)
+    if found is None:
+        raise error(412, f"If-Match {header[:80]!r} is not one ETag of this {kind}")
+    return int(found.group(1))
+
+
+_REASONS = {
+    304: "Not modified: the ETag or date you sent is current",
+    400: "Bad request: a path, query or body that is not UTF-8, JSON nested too deep, …",
+    401: "No token, or an unknown or revoked one",
+    403: "Your role may not do this",
+    404: "No such entity",
+    406: "None of the accepted media types is offered",
+    409: "Not possible in the current state (e.g. a decided proposal)",
+    412: "If-Match names an old version: someone changed it since you read it",
+    413: "Body or result too large",
+    415: "Unsupported content type",
+    428: "If-Match is required",
+    500: "The query failed inside the SPARQL worker",
+    503: "Time limit reached or no worker free",
+}
+
+
+def responses(*codes: int) -> dict:
+    """OpenAPI declarations for the error answers an operation can give."""
+    from regcat.api.schemas import ErrorBody
+
+    out: dict = {}
+    for code in codes:
+        out[code] = {"description": _REASONS[code]}
+        if code != 304:
+            out[code]["model"] = ErrorBody
+    return out

@@ -92,6 +92,10 @@ class SearchHit(BaseModel):
     id: str
 
 
+class ErrorBody(BaseModel):
+    detail: str
+
+
 class SearchResponse(BaseModel):
     query: str | None
     corrected: str | None = None
@@ -126,11 +130,15 @@ class ReuseReport(BaseModel):
     key_register: list[ReuseCandidateOut]
 
 
+# PostgreSQL text cannot hold NUL; SQLite could, so refuse it for both alike.
+NO_NUL = r"^[^\x00]*$"
+
+
 class ProposalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     variable: Variable
     value_set: ValueSet | None = None
-    rationale: str | None = Field(default=None, max_length=10_000)
+    rationale: str | None = Field(default=None, max_length=10_000, pattern=NO_NUL)
 
 
 class ReviewIn(BaseModel):
@@ -138,13 +146,13 @@ class ReviewIn(BaseModel):
     action: str = Field(
         description="comment | request_changes | accept | reject | withdraw", max_length=30
     )
-    comment: str | None = Field(default=None, max_length=10_000)
+    comment: str | None = Field(default=None, max_length=10_000, pattern=NO_NUL)
 
 
 class MappingReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: str = Field(description="comment | approve | reject", max_length=30)
-    comment: str | None = Field(default=None, max_length=10_000)
+    comment: str | None = Field(default=None, max_length=10_000, pattern=NO_NUL)
 
 
 class HistoryEvent(BaseModel):

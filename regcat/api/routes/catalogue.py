@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from regcat import __version__
 from regcat.api.deps import AppState, state
-from regcat.api.http import JSON, JSONLD, TURTLE, cached, dumps, error, negotiate
+from regcat.api.http import JSON, JSONLD, TURTLE, cached, dumps, error, negotiate, responses
 from regcat.api.schemas import (
     ApiIndex,
     CodeLookup,
@@ -23,7 +23,7 @@ from regcat.api.schemas import (
 )
 from regcat.generated.model import CodeSystem, Form, Register, ValueSet, Variable
 
-router = APIRouter()
+router = APIRouter(responses=responses(304, 400, 404, 406))
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")]

@@ -10,7 +10,17 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from regcat.api.deps import AppState, signed_in, state
-from regcat.api.http import JSON, JSONLD, SSSOM, TURTLE, dumps, error, if_match_version, negotiate
+from regcat.api.http import (
+    JSON,
+    JSONLD,
+    SSSOM,
+    TURTLE,
+    dumps,
+    error,
+    if_match_version,
+    negotiate,
+    responses,
+)
 from regcat.api.routes.catalogue import Ident, Limit, Offset, _systems, page_body, read
 from regcat.api.schemas import (
     CandidateOut,
@@ -25,7 +35,7 @@ from regcat.store import mappings as decisions
 from regcat.store.proposals import event_json
 from regcat.store.users import Principal
 
-router = APIRouter()
+router = APIRouter(responses=responses(304, 400, 401, 403, 404, 406, 409, 412, 413, 428))
 SET_TYPES = (JSON, SSSOM, TURTLE, JSONLD)
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from regcat.api.deps import AppState, signed_in, state
-from regcat.api.http import error, if_match_version
+from regcat.api.http import error, if_match_version, invalid, responses
 from regcat.api.routes.catalogue import Limit, Offset
 from regcat.api.schemas import (
     HistoryEvent,
@@ -25,7 +25,19 @@ from regcat.proposals import ProposalInvalid, check_proposal
 from regcat.store import proposals as store_proposals
 from regcat.store.users import Principal
 
-router = APIRouter()
+router = APIRouter(responses=responses(400, 401, 403, 404, 409, 412, 413, 428))
+# ASCII digits only (an int parameter would also take "1.0" and other scripts' digits,
+# giving one proposal many URLs); the id column is a 32-bit integer on PostgreSQL.
+ProposalId = Annotated[
+    str, Path(pattern=r"^[1-9][0-9]{0,9}$", description="A proposal number", examples=["1"])
+]
+
+
+def _pid(value: str) -> int:
+    number = int(value)
+    if number > 2_147_483_647:
+        raise error(404, f"no proposal {value}")
+    return number
 
 
 def reuse_checker(st: AppState):
@@ -50,7 +62,7 @@ def _draft(st: AppState, body: ProposalIn):
             st.reader.db(), body.variable, body.value_set, body.rationale, reuse_checker(st)
         )
     except ProposalInvalid as exc:
-        raise error(422, "; ".join(exc.problems)) from None
+        raise invalid(exc.problems, ["body", "variable"]) from None
 
 
 def _response(proposal, status: int = 200, history=None) -> JSONResponse:
@@ -88,15 +100,14 @@ def propose(body: ProposalIn, who: Principal = Depends(signed_in), st: AppState 
 @router.get("/proposals", response_model=ProposalPage, summary="Proposals, newest last")
 def proposals(
     status: Annotated[str | None, Query(max_length=20)] = None,
-    register: Annotated[str | None, Query(max_length=100)] = None,
+    register: Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00-\x1f]*$")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
     st: AppState = Depends(state),
 ):
     if status is not None and status not in store_proposals.STATUSES:
-        raise error(
-            422, f"status {status!r}: expected one of {', '.join(store_proposals.STATUSES)}"
-        )
+        expected = ", ".join(store_proposals.STATUSES)
+        raise invalid([f"status {status!r}: expected one of {expected}"], ["query", "status"])
     total, rows = store_proposals.listing(st.store, status, register, limit, offset)
     items = [store_proposals.to_json(p) for p in rows]
     return JSONResponse({"total": total, "limit": limit, "offset": offset, "items": items})
@@ -105,9 +116,9 @@ def proposals(
 @router.get(
     "/proposals/{proposal_id}", response_model=ProposalOut, summary="One proposal with its history"
 )
-def proposal(proposal_id: int, st: AppState = Depends(state)):
-    found = store_proposals.get(st.store, proposal_id)
-    return _response(found, history=store_proposals.history(st.store, proposal_id))
+def proposal(proposal_id: ProposalId, st: AppState = Depends(state)):
+    found = store_proposals.get(st.store, _pid(proposal_id))
+    return _response(found, history=store_proposals.history(st.store, _pid(proposal_id)))
 
 
 @router.get(
@@ -115,8 +126,8 @@ def proposal(proposal_id: int, st: AppState = Depends(state)):
     response_model=list[HistoryEvent],
     summary="Who did what to a proposal, and when",
 )
-def proposal_history(proposal_id: int, st: AppState = Depends(state)):
-    events = store_proposals.history(st.store, proposal_id)
+def proposal_history(proposal_id: ProposalId, st: AppState = Depends(state)):
+    events = store_proposals.history(st.store, _pid(proposal_id))
     return JSONResponse([store_proposals.event_json(e) for e in events])
 
 
@@ -127,19 +138,19 @@ def proposal_history(proposal_id: int, st: AppState = Depends(state)):
 )
 def revise(
     request: Request,
-    proposal_id: int,
+    proposal_id: ProposalId,
     body: ProposalIn,
     who: Principal = Depends(signed_in),
     st: AppState = Depends(state),
 ):
-    current = store_proposals.get(st.store, proposal_id)
+    current = store_proposals.get(st.store, _pid(proposal_id))
     if not (
         who.role == "admin" or (who.role == "owner" and who.register_id == current.register_id)
     ):
         raise error(403, "only the register's owner can revise its proposal")
-    version = if_match_version(request, "proposal", proposal_id)
-    updated = store_proposals.revise(st.store, who, proposal_id, version, _draft(st, body))
-    return _response(updated, history=store_proposals.history(st.store, proposal_id))
+    version = if_match_version(request, "proposal", _pid(proposal_id))
+    updated = store_proposals.revise(st.store, who, _pid(proposal_id), version, _draft(st, body))
+    return _response(updated, history=store_proposals.history(st.store, _pid(proposal_id)))
 
 
 @router.post(
@@ -149,12 +160,14 @@ def revise(
 )
 def review(
     request: Request,
-    proposal_id: int,
+    proposal_id: ProposalId,
     body: ReviewIn,
     who: Principal = Depends(signed_in),
     st: AppState = Depends(state),
 ):
-    store_proposals.get(st.store, proposal_id)  # 404 before 428
-    version = if_match_version(request, "proposal", proposal_id)
-    updated = store_proposals.act(st.store, who, proposal_id, body.action, version, body.comment)
-    return _response(updated, history=store_proposals.history(st.store, proposal_id))
+    store_proposals.get(st.store, _pid(proposal_id))  # 404 before 428
+    version = if_match_version(request, "proposal", _pid(proposal_id))
+    updated = store_proposals.act(
+        st.store, who, _pid(proposal_id), body.action, version, body.comment
+    )
+    return _response(updated, history=store_proposals.history(st.store, _pid(proposal_id)))

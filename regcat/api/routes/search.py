@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from regcat.api.deps import AppState, state
-from regcat.api.http import dumps, error
+from regcat.api.http import dumps, error, invalid, responses
 from regcat.api.routes.catalogue import read
 from regcat.api.schemas import SearchResponse
 from regcat.errors import RegcatError
 
-router = APIRouter()
+router = APIRouter(responses=responses(304, 400, 404))
 Facet = Annotated[list[str] | None, Query(max_length=200)]
 
 
@@ -54,7 +54,7 @@ def search(
     try:
         found = run(st.reader.db(), q, filters, limit=limit, offset=offset)
     except RegcatError as exc:
-        raise error(422, exc.message) from None
+        raise invalid([exc.message], ["query"]) from None
     body = {
         "query": found.query,
         "corrected": found.corrected,

@@ -11,9 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from regcat.api.deps import AppState, state
-from regcat.api.http import error
+from regcat.api.http import error, responses
 
-router = APIRouter()
+router = APIRouter(responses=responses(400, 406, 413, 415, 500, 503))
 MAX_QUERY = 100_000
 RESULTS = {
     200: {
@@ -94,7 +94,10 @@ async def sparql_post(request: Request, limit: Limit = None, st: AppState = Depe
     if media == "application/sparql-query":
         return await _run(request, st, text, limit)
     if media == "application/x-www-form-urlencoded":
-        form = parse_qs(text, max_num_fields=20)
+        try:
+            form = parse_qs(text, max_num_fields=20)
+        except ValueError:
+            raise error(400, "too many form fields: send query= (and nothing much else)") from None
         if "update" in form:
             raise error(400, "updates are not allowed: this endpoint is read-only")
         queries = form.get("query", [])
