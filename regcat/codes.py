@@ -166,7 +166,7 @@ def normalise(system: str, code: str) -> str:
     return _normalise(_system(system), code)
 
 
-@cache
+@lru_cache(maxsize=65_536)  # bounded: codes come from users too (API, files)
 def _normalise(sys_: str, code: object) -> str:
     text = code if isinstance(code, str) else str(code)
     text = text.strip()
@@ -191,7 +191,7 @@ def _icd10_canonical(text: str) -> str:
 # --------------------------------------------------------------------------- check
 
 
-@cache
+@lru_cache(maxsize=65_536)  # bounded: codes come from users too (API, files)
 def check(system: str, code: str) -> str | None:
     """``None`` when ``code`` is valid in ``system`` (or the system is unknown), else a
     short message saying what was expected."""
@@ -643,7 +643,7 @@ def _ucum_suggestion(unit: str) -> str | None:
     return None
 
 
-@cache
+@lru_cache(maxsize=65_536)  # bounded: codes come from users too (API, files)
 def _check_unit(unit: str) -> str | None:
     if not unit:
         return "empty unit"
@@ -658,7 +658,7 @@ def _check_unit(unit: str) -> str | None:
     return None
 
 
-@cache
+@lru_cache(maxsize=65_536)  # bounded: codes come from users too (API, files)
 def check_unit(unit: str) -> str | None:
     """``None`` when ``unit`` is a syntactically valid UCUM (case-sensitive) unit, else a
     short message, with the UCUM spelling when a common one is recognised
@@ -699,7 +699,7 @@ def _icd10_who_prefixes() -> frozenset[str]:
     return frozenset(p for p in prefixes if not p.endswith("."))
 
 
-@cache
+@lru_cache(maxsize=65_536)  # bounded: codes come from users too (API, files)
 def check_prefix(system: str, prefix: str) -> str | None:
     """``None`` when some valid code of ``system`` starts with ``prefix`` (a filter such
     as ATC ``B01AC``, NCSP ``NFQ`` or ICD-10 ``I21``), else a short message. Unknown
@@ -748,7 +748,7 @@ def parent_codes(system: str, code: str) -> list[str]:
     return list(_parent_codes(_system(system), code))
 
 
-@cache
+@lru_cache(maxsize=65_536)  # bounded: codes come from users too (API, files)
 def _parent_codes(sys_: str, code: object) -> tuple[str, ...]:
     if sys_ not in KNOWN_SYSTEMS:
         return ()

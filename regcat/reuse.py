@@ -18,7 +18,10 @@ Public API
     :class:`~regcat.generated.model.ValueSet`: ``similar`` holds the best ``limit``
     candidates from any register other than R, ``key_register`` the best ``limit``
     from key registers other than R (a candidate can be in both), each best first
-    (ties in catalogue order). Bad input raises :class:`~regcat.errors.RegcatError`.
+    (ties in catalogue order). The value set given is the proposal's, whatever the
+    variable's ``value_set`` names; without one, ``value_set`` is looked up in the
+    catalogue (a shared list). The register comes from ``register_id`` or the id's
+    prefix. Bad input raises :class:`~regcat.errors.RegcatError`.
 
 Same scoring as ``regcat suggest``
 ----------------------------------
@@ -484,19 +487,21 @@ class ReuseChecker:
             for c, g in zip(cores, self._groups, strict=True)
         ]
 
-        # blocks over all cores, as `suggest` builds them (the cap is applied per check);
-        # a core is posted only when it has live variables to offer
-        self._df: Counter[str] = Counter()
+        # blocks over all cores, as `suggest` builds them (the cap is applied per check:
+        # a block's size is its number of postings)
         self._postings: dict[str, list[int]] = {}
         self._facts: list[_Facts] = []
+        postings = self._postings
         for core in cores:
             core.keys = _block_keys(core)
             core.parents()  # computed now, so that `check` never writes to a core
-            self._df.update(core.keys)
             self._facts.append(_facts(core, _labels(core)))
-            if self._groups[core.index] is not None:
-                for key in core.keys:
-                    self._postings.setdefault(key, []).append(core.index)
+            for key in core.keys:
+                block = postings.get(key)
+                if block is None:
+                    postings[key] = [core.index]
+                else:
+                    block.append(core.index)
 
         # how many cores of one register use a value set (`_Features` keeps only the most)
         self._spread: Counter[tuple] = Counter()
@@ -669,9 +674,8 @@ class ReuseChecker:
             others.add(joined.index)
         for key in keys:
             block = _partner(key)
-            count = self._df.get(block, 0) + (1 if block in own else 0)
-            if _kept(block, count, cap):
-                postings = self._postings.get(block, ())
+            postings = self._postings.get(block, ())
+            if _kept(block, len(postings) + (1 if block in own else 0), cap):
                 others.update(postings)
                 if key[0] == "L":
                     same_label.update(postings)

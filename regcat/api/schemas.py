@@ -123,6 +123,8 @@ class ReuseCandidateOut(BaseModel):
     predicate: str
     reasons: list[str]
     key_register: bool
+    status: str | None = None
+    mapping_justification: str | None = None
 
 
 class ReuseReport(BaseModel):

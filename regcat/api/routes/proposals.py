@@ -44,9 +44,15 @@ def reuse_checker(st: AppState):
     """The reuse check, prepared once per index generation."""
 
     def make():
+        import gc
+
         from regcat.reuse import ReuseChecker
 
-        return ReuseChecker(st.reader.catalogue())
+        checker = ReuseChecker(st.reader.catalogue())
+        # Its many long-lived objects would make every full collection scan them
+        # (seconds at 100k variables, landing on one unlucky request).
+        gc.freeze()
+        return checker
 
     checker = st.reader.derived("reuse", make)
 
