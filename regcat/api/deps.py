@@ -23,7 +23,8 @@ class AppState:
     services: dict[str, Any] = field(default_factory=dict)
 
 
-def state(request: Request) -> AppState:
+async def state(request: Request) -> AppState:
+    # async: a sync dependency would cost every request a hop through the thread pool
     return request.app.state.regcat
 
 
@@ -43,7 +44,7 @@ def principal(
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise error(401, "Authorization must be 'Bearer <token>'", {"WWW-Authenticate": "Bearer"})
-    who = authenticate(state(request).store, token.strip())
+    who = authenticate(request.app.state.regcat.store, token.strip())
     if who is None:
         raise error(401, "unknown or revoked token", {"WWW-Authenticate": "Bearer"})
     return who

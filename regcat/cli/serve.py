@@ -53,7 +53,12 @@ def _store(url: str | None):
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=0, max=64, help="Worker processes (0, the default: one per core, at most 2)."
+        ),
+    ] = 0,
     site: Annotated[
         Path | None,
         typer.Option(help="Built site to serve at / (default: $REGCAT_SITE, else a landing page)."),
@@ -66,6 +71,9 @@ def serve(
     import uvicorn
 
     run_build(quiet=True)
+    # One process per core: an API process is one Python thread doing the work, so on
+    # 2 cores two of them roughly double what it answers (bench/README.md).
+    workers = workers or min(2, os.cpu_count() or 1)
     # Settings travel by environment so every worker process reads the same ones.
     os.environ["REGCAT_INDEX"] = str(index_dir().resolve())
     os.environ["REGCAT_WARM"] = "1"

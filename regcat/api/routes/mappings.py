@@ -117,7 +117,7 @@ def mapping_set(
 @router.get(
     "/mappings", response_model=MappingPage, summary="Mappings by subject, object or status"
 )
-def mappings(
+async def mappings(
     request: Request,
     subject: Annotated[str | None, Query(max_length=300)] = None,
     object: Annotated[str | None, Query(max_length=300)] = None,
@@ -150,7 +150,7 @@ def mappings(
     response_model=VariableMappings,
     summary="Mappings from and to one variable",
 )
-def variable_mappings(request: Request, variable_id: Ident, st: AppState = Depends(state)):
+async def variable_mappings(request: Request, variable_id: Ident, st: AppState = Depends(state)):
     db = st.reader.db()
     if db.execute("SELECT 1 FROM variables WHERE id = ?", (variable_id,)).fetchone() is None:
         raise error(404, f"no variable {variable_id!r}")

@@ -17,7 +17,7 @@ Facet = Annotated[list[str] | None, Query(max_length=200)]
 
 
 @router.get("/search", response_model=SearchResponse, summary="Search variables, with facets")
-def search(
+async def search(
     request: Request,
     q: Annotated[
         str | None,
