@@ -121,6 +121,7 @@ from regcat.suggest import (
     _Profile,
     _Scorer,
     _ValueSetSig,
+    score_groups,
 )
 
 __all__ = [
@@ -698,20 +699,8 @@ class ReuseChecker:
             cp = scorer.core_pair(core, cores[index])
             if cp.hi < min_score:
                 return 0
-            scored: list[tuple[float, list[_Profile], dict[int, int]]] = []
-            base = min(1.0, max(0.0, cp.base))
-            if cp.label >= 1.0 or not profile.definitions:
-                if groups.plain:
-                    scored.append((base, groups.plain, groups.plain_counts))
-                singles = groups.numbered
-            else:
-                if groups.bare:
-                    scored.append((base, groups.bare, groups.bare_counts))
-                singles = groups.rich
-            for q in singles:
-                scored.append((scorer.profile_score(profile, q, cp), [q], groups.counts[q.index]))
             perfect = 0
-            for score, group, counts in scored:
+            for score, group, counts in score_groups(scorer, profile, groups, cp):
                 if score >= min_score:
                     heapq.heappush(pending, (-score, len(ranked)))
                     ranked.append((score, group[0].index, group, counts, cp))

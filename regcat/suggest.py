@@ -903,6 +903,26 @@ class _Scorer:
         return _predicate(score, cp, conflict), reasons
 
 
+def score_groups(scorer: _Scorer, profile: _Profile, groups, cp: _CorePair) -> list[tuple]:
+    """(score, profiles, their register counts) for a subject profile against one object
+    core's profile groups (`_ObjectGroups`, or the reuse check's own): profiles that
+    must score alike are scored once as a group."""
+    scored: list[tuple] = []
+    base = min(1.0, max(0.0, cp.base))
+    if cp.label >= 1.0 or not profile.definitions:
+        # definitions cannot lift the label: the plain profiles all score the base
+        if groups.plain:
+            scored.append((base, groups.plain, groups.plain_counts))
+        singles = groups.numbered
+    else:
+        if groups.bare:
+            scored.append((base, groups.bare, groups.bare_counts))
+        singles = groups.rich
+    for q in singles:
+        scored.append((scorer.profile_score(profile, q, cp), [q], groups.counts[q.index]))
+    return scored
+
+
 def _predicate(score: float, cp: _CorePair, conflict: bool = False) -> str:
     if cp.datatype == "incompatible":
         return RELATED
@@ -1053,20 +1073,7 @@ def suggest(
             g = groups.get(other_index)
             if g is None:
                 g = groups[other_index] = _ObjectGroups(cores[other_index], object_registers)
-            scored: list[tuple[float, list[_Profile], Counter]] = []
-            base = min(1.0, max(0.0, cp.base))
-            if cp.label >= 1.0 or not profile.definitions:
-                # definitions cannot lift the label: the plain profiles all score the base
-                if g.plain:
-                    scored.append((base, g.plain, g.plain_counts))
-                singles = g.numbered
-            else:
-                if g.bare:
-                    scored.append((base, g.bare, g.bare_counts))
-                singles = g.rich
-            for q in singles:
-                scored.append((scorer.profile_score(profile, q, cp), [q], g.counts[q.index]))
-            for score, group, counts in scored:
+            for score, group, counts in score_groups(scorer, profile, g, cp):
                 profile_pairs += 1
                 variable_pairs += subject_count * sum(counts.values())
                 if score >= min_score:
