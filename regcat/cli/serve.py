@@ -134,23 +134,14 @@ def users_add(
 @handle_errors
 def users_list(database_url: DatabaseOption = None, format: FormatOption = Format.text) -> None:
     """List users (never their tokens)."""
-    from regcat.store.users import list_users
+    from regcat.store.users import list_users, user_json
 
     store = _store(database_url)
     try:
         users = list_users(store)
     finally:
         store.close()
-    rows = [
-        {
-            "name": u.name,
-            "role": u.role,
-            "register_id": u.register_id,
-            "created": u.created.isoformat(),
-            "revoked": u.revoked.isoformat() if u.revoked else None,
-        }
-        for u in users
-    ]
+    rows = [user_json(u) for u in users]
     if format is Format.json:
         print_json(rows)
         return

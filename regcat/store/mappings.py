@@ -49,6 +49,11 @@ def history(store: Store, key: str) -> list[Event]:
         return list(session.exec(query))
 
 
+def may_review(who: Principal) -> None:
+    if who.role not in ("coordinator", "admin"):
+        raise Forbidden("only coordinators can review candidate mappings")
+
+
 def act(
     store: Store,
     who: Principal,
@@ -59,8 +64,7 @@ def act(
 ) -> MappingDecision:
     """Approve, reject or comment on a candidate (coordinators and admins).
     `candidate`: key, file, subject_id, predicate_id, object_id as the index has them."""
-    if who.role not in ("coordinator", "admin"):
-        raise Forbidden("only coordinators can review candidate mappings")
+    may_review(who)
     if action not in ACTIONS:
         raise Conflict(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
     if action == "reject" and not (comment or "").strip():

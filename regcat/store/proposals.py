@@ -93,6 +93,11 @@ def may_propose(who: Principal, register_id: str) -> None:
     raise Forbidden(f"role {who.role!r} cannot propose variables; owners of a register can")
 
 
+def may_revise(who: Principal, register_id: str) -> None:
+    if not (who.role == "admin" or (who.role == "owner" and who.register_id == register_id)):
+        raise Forbidden("only the register's owner can revise its proposal")
+
+
 def create(store: Store, who: Principal, draft: ProposalDraft) -> Proposal:
     may_propose(who, draft.register_id)
     with store.session() as session:
@@ -258,10 +263,7 @@ def revise(
     """The owner's new version of the proposed variable (after changes were asked for)."""
     with store.session() as session:
         proposal = _get(session, proposal_id)
-        if not (
-            who.role == "admin" or (who.role == "owner" and who.register_id == proposal.register_id)
-        ):
-            raise Forbidden("only the register's owner can revise its proposal")
+        may_revise(who, proposal.register_id)
         if draft.register_id != proposal.register_id:
             raise Conflict("a revision cannot move the proposal to another register")
         _check_version(proposal, expected_version)

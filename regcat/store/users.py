@@ -73,6 +73,17 @@ def add_user(store: Store, name: str, role: str, register_id: str | None = None)
     return token
 
 
+def user_json(user: User) -> dict:
+    """A user as the API and `regcat users list` show one: never the token hash."""
+    return {
+        "name": user.name,
+        "role": user.role,
+        "register_id": user.register_id,
+        "created": user.created.isoformat() if user.created else None,
+        "revoked": user.revoked.isoformat() if user.revoked else None,
+    }
+
+
 def list_users(store: Store) -> list[User]:
     with store.session() as session:
         return list(session.exec(select(User).order_by(User.name)))

@@ -42,14 +42,14 @@ ENTITY_TYPES = (JSON, JSONLD, TURTLE)
 RDF_FORMATS = {JSONLD: "jsonld", TURTLE: "turtle"}
 
 
-def _json_list(rows) -> bytes:
+def json_list(rows) -> bytes:
     # The stored JSON is already the model's JSON: splice it, do not parse and re-dump.
     return b"[" + b",".join(r[0].encode() for r in rows) + b"]"
 
 
 def page_body(total: int, limit: int, offset: int, rows) -> bytes:
     head = dumps({"total": total, "limit": limit, "offset": offset})[:-1]
-    return head + b',"items":' + _json_list(rows) + b"}"
+    return head + b',"items":' + json_list(rows) + b"}"
 
 
 def read(request: Request, st: AppState, body: bytes, media_type: str = JSON) -> Response:
@@ -171,7 +171,7 @@ async def forms(request: Request, register_id: Ident, st: AppState = Depends(sta
         .execute("SELECT data FROM forms WHERE register_id = ? ORDER BY rowid", (register_id,))
         .fetchall()
     )
-    return read(request, st, _json_list(rows))
+    return read(request, st, json_list(rows))
 
 
 @router.get("/registers/{register_id}/forms/{form_id}", response_model=Form, summary="One form")
@@ -283,13 +283,13 @@ async def value_set(
 @router.get("/code-systems", response_model=CodeSystemList, summary="Code systems")
 async def code_systems(request: Request, st: AppState = Depends(state)):
     rows = st.reader.db().execute("SELECT data FROM code_systems ORDER BY id").fetchall()
-    return read(request, st, b'{"items":' + _json_list(rows) + b"}")
+    return read(request, st, b'{"items":' + json_list(rows) + b"}")
 
 
 @router.get("/instruments", response_model=InstrumentList, summary="PROM/PREM instruments")
 async def instruments(request: Request, st: AppState = Depends(state)):
     rows = st.reader.db().execute("SELECT data FROM instruments ORDER BY id").fetchall()
-    return read(request, st, b'{"items":' + _json_list(rows) + b"}")
+    return read(request, st, b'{"items":' + json_list(rows) + b"}")
 
 
 @router.get(

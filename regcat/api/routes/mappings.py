@@ -21,7 +21,7 @@ from regcat.api.http import (
     negotiate,
     responses,
 )
-from regcat.api.routes.catalogue import Ident, Limit, Offset, _systems, page_body, read
+from regcat.api.routes.catalogue import Ident, Limit, Offset, _systems, json_list, page_body, read
 from regcat.api.schemas import (
     CandidateOut,
     CandidatePage,
@@ -102,7 +102,7 @@ def mapping_set(
         .fetchall()
     )
     if media == JSON:
-        items = b"[" + b",".join(r[0].encode() for r in rows) + b"]"
+        items = json_list(rows)
         head = data.encode()[:-1]
         body = head + (b"," if head.strip() != b"{" else b"") + b'"mappings":' + items + b"}"
         return read(request, st, body)
@@ -160,11 +160,11 @@ async def variable_mappings(request: Request, variable_id: Ident, st: AppState =
     inc = db.execute("SELECT data FROM mappings WHERE object_id = ? ORDER BY rowid", (variable_id,))
     body = (
         dumps({"variable": variable_id})[:-1]
-        + b',"outgoing":['
-        + b",".join(r[0].encode() for r in out.fetchall())
-        + b'],"incoming":['
-        + b",".join(r[0].encode() for r in inc.fetchall())
-        + b"]}"
+        + b',"outgoing":'
+        + json_list(out.fetchall())
+        + b',"incoming":'
+        + json_list(inc.fetchall())
+        + b"}"
     )
     return read(request, st, body)
 
@@ -263,8 +263,7 @@ def review_candidate(
     st: AppState = Depends(state),
 ):
     c = _candidate(st, key)
-    if who.role not in ("coordinator", "admin"):
-        raise error(403, "only coordinators can review candidate mappings")
+    decisions.may_review(who)  # 403 before 428
     version = if_match_version(request, "mapping", key)
     d = decisions.act(st.store, who, c, review.action, version, review.comment)
     body = _with_decision(c, d)

@@ -123,8 +123,10 @@ def proposals(
     "/proposals/{proposal_id}", response_model=ProposalOut, summary="One proposal with its history"
 )
 def proposal(proposal_id: ProposalId, st: AppState = Depends(state)):
-    found = store_proposals.get(st.store, _pid(proposal_id))
-    return _response(found, history=store_proposals.history(st.store, _pid(proposal_id)))
+    pid = _pid(proposal_id)
+    return _response(
+        store_proposals.get(st.store, pid), history=store_proposals.history(st.store, pid)
+    )
 
 
 @router.get(
@@ -149,14 +151,12 @@ def revise(
     who: Principal = Depends(signed_in),
     st: AppState = Depends(state),
 ):
-    current = store_proposals.get(st.store, _pid(proposal_id))
-    if not (
-        who.role == "admin" or (who.role == "owner" and who.register_id == current.register_id)
-    ):
-        raise error(403, "only the register's owner can revise its proposal")
-    version = if_match_version(request, "proposal", _pid(proposal_id))
-    updated = store_proposals.revise(st.store, who, _pid(proposal_id), version, _draft(st, body))
-    return _response(updated, history=store_proposals.history(st.store, _pid(proposal_id)))
+    pid = _pid(proposal_id)
+    # 403 before 428, and both before the reuse check runs
+    store_proposals.may_revise(who, store_proposals.get(st.store, pid).register_id)
+    version = if_match_version(request, "proposal", pid)
+    updated = store_proposals.revise(st.store, who, pid, version, _draft(st, body))
+    return _response(updated, history=store_proposals.history(st.store, pid))
 
 
 @router.post(
@@ -171,9 +171,8 @@ def review(
     who: Principal = Depends(signed_in),
     st: AppState = Depends(state),
 ):
-    store_proposals.get(st.store, _pid(proposal_id))  # 404 before 428
-    version = if_match_version(request, "proposal", _pid(proposal_id))
-    updated = store_proposals.act(
-        st.store, who, _pid(proposal_id), body.action, version, body.comment
-    )
-    return _response(updated, history=store_proposals.history(st.store, _pid(proposal_id)))
+    pid = _pid(proposal_id)
+    store_proposals.get(st.store, pid)  # 404 before 428
+    version = if_match_version(request, "proposal", pid)
+    updated = store_proposals.act(st.store, who, pid, body.action, version, body.comment)
+    return _response(updated, history=store_proposals.history(st.store, pid))

@@ -10,7 +10,7 @@ from regcat.api.http import error, invalid, responses
 from regcat.api.routes.catalogue import Ident
 from regcat.api.schemas import Me, NewUser, UserIn, UserList
 from regcat.errors import RegcatError
-from regcat.store.users import Principal, add_user, list_users, revoke_user
+from regcat.store.users import Principal, add_user, list_users, revoke_user, user_json
 
 router = APIRouter(responses=responses(400, 401, 403, 404, 409, 413))
 
@@ -21,16 +21,6 @@ def _admin(who: Principal = Depends(signed_in)) -> Principal:
     return who
 
 
-def _user_json(user) -> dict:
-    return {
-        "name": user.name,
-        "role": user.role,
-        "register_id": user.register_id,
-        "created": user.created.isoformat() if user.created else None,
-        "revoked": user.revoked.isoformat() if user.revoked else None,
-    }
-
-
 @router.get("/me", response_model=Me, summary="The caller, as the API sees them")
 def me(who: Principal = Depends(principal)):
     return JSONResponse(who.to_json())
@@ -38,7 +28,7 @@ def me(who: Principal = Depends(principal)):
 
 @router.get("/users", response_model=UserList, summary="Users (admins)")
 def users(_: Principal = Depends(_admin), st: AppState = Depends(state)):
-    return JSONResponse({"items": [_user_json(u) for u in list_users(st.store)]})
+    return JSONResponse({"items": [user_json(u) for u in list_users(st.store)]})
 
 
 @router.post("/users", response_model=NewUser, status_code=201, summary="Add a user (admins)")
