@@ -124,12 +124,10 @@ def server_env() -> dict[str, str]:
 def synthetic_catalogue(n: int, seed: int, regenerate: bool) -> Path:
     """bench/out/api-load/cat-N, generated unless a matching one is there already."""
     path = WORK / f"cat-{n}"
-    meta_file = path / "expected-errors.json"
-    if not regenerate and meta_file.is_file():
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        if meta.get("variables") == n and meta.get("seed") == seed and not meta.get("errors"):
-            return path
-    from gen_catalogue import generate_catalogue
+    from gen_catalogue import generate_catalogue, is_generated
+
+    if not regenerate and is_generated(path, n, seed):
+        return path
 
     started = time.perf_counter()
     generate_catalogue(n, path, seed)

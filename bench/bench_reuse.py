@@ -60,7 +60,7 @@ OUT = BENCH / "out"
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(REPO))
 
-from gen_catalogue import generate_catalogue  # noqa: E402
+from gen_catalogue import generate_catalogue, is_generated  # noqa: E402
 
 from regcat.catalogue import Catalogue  # noqa: E402
 from regcat.generated.model import (  # noqa: E402
@@ -90,12 +90,9 @@ def say(text: str = "") -> None:
 def catalogue_dir(n: int, seed: int, regenerate: bool) -> Path:
     """bench/out/reuse-N/catalogue: generated plus the bundled key registers."""
     path = OUT / f"reuse-{n}" / "catalogue"
-    meta_file = path / "expected-errors.json"
     marker = path / "key-registers.json"
-    if not regenerate and meta_file.is_file() and marker.is_file():
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        if meta.get("variables") == n and meta.get("seed") == seed and not meta.get("errors"):
-            return path
+    if not regenerate and marker.is_file() and is_generated(path, n, seed):
+        return path
     started = time.perf_counter()
     generate_catalogue(n, path, seed)
     for rid in KEY_REGISTERS:

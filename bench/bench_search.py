@@ -47,7 +47,7 @@ BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
 sys.path.insert(0, str(BENCH))
 
-from gen_catalogue import generate_catalogue  # noqa: E402
+from gen_catalogue import generate_catalogue, is_generated  # noqa: E402
 
 import regcat.search as S  # noqa: E402
 from regcat.index import build_index, open_index  # noqa: E402
@@ -113,12 +113,8 @@ def say(text: str = "") -> None:
 
 def catalogue_dir(n: int, seed: int, regenerate: bool) -> Path:
     for path in (OUT / f"cat-{n}", OUT / f"search-cat-{n}"):
-        meta_file = path / "expected-errors.json"
-        if not regenerate and meta_file.is_file():
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-            clean = not meta.get("schema_errors") and not meta.get("ref_errors")
-            if meta.get("variables") == n and meta.get("seed") == seed and clean:
-                return path
+        if not regenerate and is_generated(path, n, seed):
+            return path
     path = OUT / f"search-cat-{n}"
     started = time.perf_counter()
     generate_catalogue(n, path, seed)

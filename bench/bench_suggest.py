@@ -38,7 +38,7 @@ BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
 sys.path.insert(0, str(BENCH))
 
-from gen_catalogue import generate_catalogue  # noqa: E402
+from gen_catalogue import generate_catalogue, is_generated  # noqa: E402
 
 from regcat.catalogue import Catalogue  # noqa: E402
 from regcat.generated.model import LocalizedText  # noqa: E402
@@ -54,11 +54,8 @@ def say(text: str = "") -> None:
 def catalogue_dir(n: int, seed: int, regenerate: bool) -> Path:
     """bench/out/suggest-N, generated unless a matching one is there already."""
     path = OUT / f"suggest-{n}"
-    meta_file = path / "expected-errors.json"
-    if not regenerate and meta_file.is_file():
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        if meta.get("variables") == n and meta.get("seed") == seed and not meta.get("errors"):
-            return path
+    if not regenerate and is_generated(path, n, seed):
+        return path
     started = time.perf_counter()
     generate_catalogue(n, path, seed)
     say(f"generated {path} in {time.perf_counter() - started:.1f} s")

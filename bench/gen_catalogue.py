@@ -924,6 +924,16 @@ def write(registers: list[dict], outdir: Path, expected: list[dict], meta: dict)
     return size
 
 
+def is_generated(outdir: Path, n: int, seed: int) -> bool:
+    """A clean catalogue of `n` variables from `seed` is in `outdir` already (written by
+    an earlier run), so a benchmark can reuse it."""
+    meta_file = outdir / "expected-errors.json"
+    if not meta_file.is_file():
+        return False
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    return meta.get("variables") == n and meta.get("seed") == seed and not meta.get("errors")
+
+
 def generate_catalogue(
     n: int, outdir: Path, seed: int = 1, schema_errors: int = 0, ref_errors: int = 0
 ) -> dict:
