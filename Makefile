@@ -7,7 +7,7 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test lint generate openapi bench clean
+.PHONY: setup browser run site test lint generate openapi bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +17,21 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## run: build the bundled catalogue's index and serve the API (/api, docs at /api/docs)
-run: setup
+# Debian's chromium for the site's browser tests (skipped when it cannot be installed).
+browser:
+	bash .ci/chromium.sh
+
+## run: build the bundled catalogue's index and site, serve the site at / and the API at /api
+run: site
+	$(BIN)/regcat serve --host $(HOST) --port $(PORT) --site build/site
+
+## site: build the documentation site into build/site (the same as `mkdocs build`)
+site: setup
 	$(BIN)/regcat build
-	$(BIN)/regcat serve --host $(HOST) --port $(PORT)
+	$(BIN)/regcat site build
 
 ## test: the whole test suite (what CI runs)
-test: setup
+test: setup browser
 	$(BIN)/pytest -q -n 2
 
 ## lint: code style, canonical catalogue files, generated files up to date
@@ -47,6 +55,7 @@ bench: setup
 	$(PY) bench/bench_validate.py
 	$(PY) bench/bench_sssom.py --setup
 	$(PY) bench/bench_suggest.py
+	$(PY) bench/bench_site.py
 
 clean:
 	rm -rf .regcat build dist *.egg-info .pytest_cache .ruff_cache test-artifacts
