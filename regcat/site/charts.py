@@ -97,38 +97,43 @@ def reuse_by_topic(reuse: dict, names: dict[str, str]) -> Markup | None:
     topics = sorted({t for r in rows for t in r["topics"]})
     if not rows or not topics:
         return None
-    z, text = [], []
-    for r in rows:
-        z_row, text_row = [], []
-        for topic in topics:
+    # Topics down, registers across: there are a dozen topics and few quality registers.
+    z, text, counts = [], [], []
+    for topic in topics:
+        z_row, text_row, count_row = [], [], []
+        for r in rows:
             cell = r["topics"].get(topic)
             if not cell or not cell["manual"]:
                 z_row.append(None)
                 text_row.append("")
+                count_row.append("")
                 continue
             share = round(100 * cell["topic_covered"] / cell["manual"], 1)
             z_row.append(share)
-            text_row.append(f"{cell['topic_covered']}/{cell['manual']}")
+            text_row.append(f"{share:.0f} %")
+            count_row.append(f"{cell['topic_covered']} av {cell['manual']}")
         z.append(z_row)
         text.append(text_row)
+        counts.append(count_row)
     data = [
         {
             "type": "heatmap",
             "z": z,
-            "x": [TOPICS_NB.get(t, t) for t in topics],
-            "y": [names.get(r["register"], r["register"]) for r in rows],
+            "x": [names.get(r["register"], r["register"]) for r in rows],
+            "y": [TOPICS_NB.get(t, t) for t in topics],
             "text": text,
+            "customdata": counts,
             "texttemplate": "%{text}",
             "zmin": 0,
             "zmax": 100,
             "colorscale": "Greens",
             "hoverongaps": False,
-            "hovertemplate": "%{y}, %{x}: %{z} % (%{text}) kan hentes fra et nøkkelregister"
-            "<extra></extra>",
+            "hovertemplate": "%{x}, %{y}: %{customdata} manuelle variabler (%{z} %) "
+            "har et tema et nøkkelregister har<extra></extra>",
             "colorbar": {"title": {"text": "%"}},
         }
     ]
-    layout = {"height": max(280, 120 + 46 * len(rows)), "yaxis": {"autorange": "reversed"}}
+    layout = {"height": 140 + 34 * len(topics), "yaxis": {"autorange": "reversed"}}
     return _figure(
         "chart-reuse",
         data,
