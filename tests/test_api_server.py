@@ -36,12 +36,13 @@ def _cli(index: Path, *args: str, env: dict | None = None) -> subprocess.Complet
     )
 
 
-def _start(index: Path, url: str, port: int) -> subprocess.Popen:
+def _start(index: Path, url: str, port: int, cwd: Path | None = None) -> subprocess.Popen:
     process = subprocess.Popen(
         [REGCAT, "--index", str(index), "serve", "--port", str(port), "--database-url", url],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        cwd=cwd,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -156,13 +157,30 @@ def test_killed_server_loses_no_acknowledged_proposal(bundled_index, database_ur
 
 def test_serve_answers_api_docs_and_landing_page(bundled_index, tmp_path):  # noqa: F811
     port = _free_port()
-    server = _start(bundled_index, f"sqlite:///{tmp_path / 'db.sqlite'}", port)
+    server = _start(bundled_index, f"sqlite:///{tmp_path / 'db.sqlite'}", port, cwd=tmp_path)
     try:
         base = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{base}/api/docs").status_code == 200
-        assert "regcat" in httpx.get(f"{base}/").text
+        assert "regcat site build" in httpx.get(f"{base}/").text  # no site yet: the landing page
         hit = httpx.get(f"{base}/api/variables/noric:PATIENT_ID")
         assert hit.status_code == 200 and hit.json()["id"] == "noric:PATIENT_ID"
+    finally:
+        _stop(server)
+
+
+def test_serve_finds_the_built_site_by_default(bundled_index, tmp_path):  # noqa: F811
+    """`regcat site build` writes build/site; `regcat serve` then serves it at / unasked."""
+    page = tmp_path / "build" / "site" / "registers" / "index.html"
+    page.parent.mkdir(parents=True)
+    (tmp_path / "build" / "site" / "index.html").write_text("<h1>nettstedet</h1>")
+    page.write_text("<h1>registre</h1>")
+    port = _free_port()
+    server = _start(bundled_index, f"sqlite:///{tmp_path / 'db.sqlite'}", port, cwd=tmp_path)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/").text == "<h1>nettstedet</h1>"
+        assert httpx.get(f"{base}/registers/").text == "<h1>registre</h1>"
+        assert httpx.get(f"{base}/api/registers/noric").status_code == 200
     finally:
         _stop(server)
 

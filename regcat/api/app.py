@@ -41,7 +41,8 @@ variables.</p>
 <ul><li><a href="/api/docs">API documentation</a></li>
 <li><a href="/api/">API index</a></li>
 <li><a href="/api/search?q=hjerteinfarkt">Search: hjerteinfarkt</a></li></ul>
-<p>The documentation site appears here once it is built.</p></body></html>
+<p>The documentation site appears here once it is built: <code>regcat site build</code>
+(or <code>make run</code>), then <code>regcat serve --site build/site</code>.</p></body></html>
 """
 
 

@@ -61,7 +61,10 @@ def serve(
     ] = 0,
     site: Annotated[
         Path | None,
-        typer.Option(help="Built site to serve at / (default: $REGCAT_SITE, else a landing page)."),
+        typer.Option(
+            help="Built site to serve at / (default: $REGCAT_SITE, else build/site when "
+            "`regcat site build` made one, else a landing page)."
+        ),
     ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
@@ -79,6 +82,9 @@ def serve(
     os.environ["REGCAT_WARM"] = "1"
     if database_url:
         os.environ["REGCAT_DATABASE_URL"] = database_url
+    if site is None and not os.environ.get("REGCAT_SITE"):
+        built = Path("build") / "site"
+        site = built if (built / "index.html").is_file() else None
     if site is not None:
         if not (site / "index.html").is_file():
             raise RegcatError("--site: no index.html here; build the site first", site)
