@@ -274,14 +274,24 @@ def value_map_conflicts(pairs: Iterable[tuple[str, Mapping]]) -> list[str]:
     return sorted(found)
 
 
+def is_data_model(cat: Catalogue, register_id: str) -> bool:
+    """A common data model (OMOP CDM) is a mapping target, not a register that collects
+    anything: the reports and suggestions leave it out."""
+    reg = cat.registers.get(register_id)
+    return reg is not None and reg.kind == "data_model"
+
+
 def concepts_report(cat: Catalogue) -> dict:
     rows = []
+    # Mappings into a data model say how to load it, not that two registers collect the
+    # same thing; chained through one source they would also merge unrelated targets.
+    collected = {v.id: v for v in cat.variables.values() if not is_data_model(cat, register_of(v))}
     # (i) groups of variables linked by exact/close mappings
     groups = _UnionFind()
     linked: list[tuple[str, Mapping, str, str]] = []
     for file, mapping in mappings(cat):
         s, o = mapping.subject_id, mapping.object_id
-        if mapping.predicate_id in EQUIVALENT and s in cat.variables and o in cat.variables:
+        if mapping.predicate_id in EQUIVALENT and s in collected and o in collected:
             subject, obj = _nodes(mapping)
             groups.union(subject, obj)
             linked.append((file, mapping, subject, obj))
@@ -317,7 +327,7 @@ def concepts_report(cat: Catalogue) -> dict:
     # (ii) shared code CURIEs, with parents
     by_code: dict[str, dict[str, str]] = defaultdict(dict)
     extra = _mapped_codes(cat)
-    for variable in cat.variables.values():
+    for variable in collected.values():
         own = variable_codes(variable)
         for code, how in extra.get(variable.id, {}).items():
             own.setdefault(code, how)

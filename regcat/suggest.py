@@ -985,7 +985,12 @@ def suggest(
     if limit_per_subject < 1:
         raise RegcatError(f"--limit {limit_per_subject}: expected 1 or more")
     started = time.perf_counter()
-    registers = list(between) if between else sorted(catalogue.registers)
+    # Data models (OMOP CDM) are compared only when asked for by name with --between.
+    registers = (
+        list(between)
+        if between
+        else sorted(r for r, reg in catalogue.registers.items() if reg.kind != "data_model")
+    )
     features = _Features(catalogue, registers)
     subject_registers = {0} if between else set(range(len(registers)))
     object_registers = {1} if between else set(range(len(registers)))

@@ -627,7 +627,7 @@ def test_a_client_limit_above_the_server_maximum_is_capped(reader):
     assert len(small.json()["results"]["bindings"]) == 3
     registers = "SELECT ?r WHERE { ?r a <https://w3id.org/regcat/schema/Register> }"
     whole = reader.client.get("/api/sparql", params={"query": registers, "limit": 50})
-    assert len(whole.json()["results"]["bindings"]) == 16
+    assert len(whole.json()["results"]["bindings"]) == 17
     assert "x-result-truncated" not in whole.headers
     clean_4xx(reader.client.get("/api/sparql", params={"query": query, "limit": 0}), 422)
     clean_4xx(reader.client.get("/api/sparql", params={"query": query, "limit": -5}), 422)

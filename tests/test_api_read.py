@@ -26,7 +26,7 @@ def test_index_lists_links_and_totals(client):
     r = client.get("/api/")
     assert r.status_code == 200
     body = r.json()
-    assert body["totals"]["registers"] == 16
+    assert body["totals"]["registers"] == 17
     assert body["totals"]["key_registers"] == 4
     for name, link in body["links"].items():
         if name != "sparql":  # the protocol endpoint wants a query
@@ -36,7 +36,7 @@ def test_index_lists_links_and_totals(client):
 def test_registers_paged(client):
     first = client.get("/api/registers", params={"limit": 5}).json()
     second = client.get("/api/registers", params={"limit": 5, "offset": 5}).json()
-    assert first["total"] == 16 and len(first["items"]) == 5
+    assert first["total"] == 17 and len(first["items"]) == 5
     ids = [r["id"] for r in first["items"] + second["items"]]
     assert ids == sorted(ids) and len(set(ids)) == 10
     keys = client.get("/api/registers", params={"key_register": True}).json()
@@ -213,7 +213,7 @@ def test_overlap_reports(client, report):
 
 def test_stats_and_landing_page(client):
     stats = client.get("/api/stats").json()
-    assert stats["totals"]["registers"] == 16
+    assert stats["totals"]["registers"] == 17
     home = client.get("/")
     assert home.status_code == 200 and "/api/docs" in home.text
     assert client.get("/api/docs").status_code == 200

@@ -37,7 +37,7 @@ def test_get_form_post_and_direct_post_agree(client):
     )
     assert a.status_code == b.status_code == c.status_code == 200
     assert a.headers["content-type"].startswith("application/sparql-results+json")
-    assert _count(a) == _count(b) == _count(c) == 16
+    assert _count(a) == _count(b) == _count(c) == 17
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,7 @@ def test_get_form_post_and_direct_post_agree(client):
 def test_select_result_formats(client, accept, media):
     r = client.get("/api/sparql", params={"query": COUNT_REGISTERS}, headers={"Accept": accept})
     assert r.status_code == 200 and r.headers["content-type"].startswith(media)
-    assert "16" in r.text
+    assert "17" in r.text
 
 
 def test_construct_as_turtle(client):
@@ -126,4 +126,4 @@ def test_syntax_errors_and_bad_requests(client):
 def test_a_runaway_query_times_out_and_the_next_one_works(client):
     r = client.get("/api/sparql", params={"query": SLOW})
     assert r.status_code == 503 and "time" in r.json()["detail"].lower()
-    assert _count(client.get("/api/sparql", params={"query": COUNT_REGISTERS})) == 16
+    assert _count(client.get("/api/sparql", params={"query": COUNT_REGISTERS})) == 17

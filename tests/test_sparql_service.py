@@ -79,7 +79,7 @@ def _gone(pid: int) -> bool:
 def test_select_counts_the_bundled_registers(service):
     result = service.query(COUNT_REGISTERS)
     registers = len(list((bundled_catalogue() / "registers").glob("*.yaml")))
-    assert _count(result) == registers == 16
+    assert _count(result) == registers == 17
     assert result.media_type == "application/sparql-results+json"
     assert (result.rows, result.truncated, result.form) == (1, False, "SELECT")
 
@@ -235,7 +235,7 @@ def test_updates_are_refused(service, update):
         service.query(update)
     assert (err.value.status, err.value.kind) == (400, "update")
     assert "updates are not allowed" in err.value.message
-    assert _count(service.query(COUNT_REGISTERS)) == 16
+    assert _count(service.query(COUNT_REGISTERS)) == 17
 
 
 def test_pyoxigraph_query_itself_refuses_updates(index):
@@ -289,7 +289,7 @@ def test_workers_cannot_open_sockets_even_if_service_slips_through(service, monk
     with pytest.raises(TimeoutError):
         listener.accept()
     listener.close()
-    assert _count(service.query(COUNT_REGISTERS)) == 16
+    assert _count(service.query(COUNT_REGISTERS)) == 17
 
 
 def test_scan_query():
@@ -363,8 +363,8 @@ def test_row_limit_lower_higher_and_exact(service):
     assert (capped.rows, capped.truncated, capped.limit) == (MAX_ROWS, True, MAX_ROWS)
     solutions = ox.parse_query_results(capped.content, format=ox.QueryResultsFormat.JSON)
     assert len(list(solutions)) == MAX_ROWS
-    exact = service.query(P + "SELECT ?r WHERE { ?r a regcat:Register }", limit=16)
-    assert (exact.rows, exact.truncated) == (16, False)
+    exact = service.query(P + "SELECT ?r WHERE { ?r a regcat:Register }", limit=17)
+    assert (exact.rows, exact.truncated) == (17, False)
 
 
 def test_row_limit_applies_to_triples(service):
@@ -424,7 +424,7 @@ def test_pathological_query_times_out_and_a_fresh_worker_answers(service):
         spent = time.monotonic() - started
         assert (err.value.status, err.value.kind) == (503, "timeout")
         assert limit <= spent < limit + 2, (timeout, spent)
-    assert _count(service.query(COUNT_REGISTERS)) == 16
+    assert _count(service.query(COUNT_REGISTERS)) == 17
     after = _pids(service)
     assert len(after) == 2 and after != before
     assert all(_gone(pid) for pid in before - after)
@@ -446,7 +446,7 @@ def test_concurrent_queries_from_threads(service):
         thread.start()
     for thread in threads:
         thread.join()
-    assert not errors and results == [16] * 30
+    assert not errors and results == [17] * 30
 
 
 def test_a_stuck_worker_does_not_stop_the_other(service):
@@ -454,7 +454,7 @@ def test_a_stuck_worker_does_not_stop_the_other(service):
     stuck = threading.Thread(target=lambda: pytest.raises(SparqlError, service.query, PATHOLOGICAL))
     stuck.start()
     time.sleep(0.2)
-    assert [_count(service.query(COUNT_REGISTERS)) for _ in range(5)] == [16] * 5
+    assert [_count(service.query(COUNT_REGISTERS)) for _ in range(5)] == [17] * 5
     assert stuck.is_alive()  # all five answered while the other worker was stuck
     stuck.join()
 
@@ -469,7 +469,7 @@ def test_all_workers_busy_is_503_busy(tight):
         tight.query(COUNT_REGISTERS, timeout=0.3)
     assert (err.value.status, err.value.kind) == (503, "busy")
     stuck.join()
-    assert _count(tight.query(COUNT_REGISTERS)) == 16
+    assert _count(tight.query(COUNT_REGISTERS)) == 17
 
 
 def test_close_kills_a_running_query_and_leaves_no_child(index):
@@ -574,4 +574,4 @@ def test_memory_limit_kills_a_greedy_query_not_the_service(index):
         with pytest.raises(SparqlError) as err:
             svc.query(greedy)
         assert (err.value.status, err.value.kind) == (500, "failed")
-        assert _count(svc.query(COUNT_REGISTERS)) == 16
+        assert _count(svc.query(COUNT_REGISTERS)) == 17

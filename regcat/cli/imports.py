@@ -95,3 +95,26 @@ def import_ssb(
     from regcat.importers.ssb import read_ssb
 
     _run_import(read_ssb(file, register_id_option(register) if register else None), dry_run, format)
+
+
+@import_app.command("omop")
+@handle_errors
+def import_omop(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="OMOP CDM Field_Level CSV (e.g. OMOP_CDMv5.4_Field_Level.csv); the "
+            "Table_Level CSV beside it gives the tables' descriptions."
+        ),
+    ],
+    register: Annotated[
+        str, typer.Option("--register", "-r", help="Register id for the CDM (default: omop).")
+    ] = "omop",
+    dry_run: DryRunOption = False,
+    format: FormatOption = Format.text,
+) -> None:
+    """Import the OMOP Common Data Model (OHDSI) as a target model: tables as forms,
+    fields as variables `<register>:<table>.<field>`."""
+    from regcat.importers.omop import read_omop
+
+    _run_import(read_omop(file, register_id_option(register)), dry_run, format)

@@ -171,6 +171,10 @@ class RegisterKind(str, Enum):
     central_health_register = "central_health_register"
     national_medical_quality_register = "national_medical_quality_register"
     other = "other"
+    data_model = "data_model"
+    """
+    A common data model that mappings and generated transformations target (the OMOP CDM, say), not a register: overlap, suggestions and dataset catalogues leave it out.
+    """
 
 
 class ConsentBasis(str, Enum):

@@ -159,9 +159,14 @@ def agent_iri(name: str) -> URIRef:
 
 
 def select_registers(cat: Catalogue, ids: Sequence[str] | None) -> list[Register]:
-    """The registers to export, in id order; RegcatError on an unknown id."""
+    """The registers to export, in id order; RegcatError on an unknown id. Data models
+    (the OMOP CDM) are not datasets of their own and are left out unless named."""
     if not ids:
-        return [cat.registers[key] for key in sorted(cat.registers)]
+        return [
+            cat.registers[key]
+            for key in sorted(cat.registers)
+            if cat.registers[key].kind != "data_model"
+        ]
     unknown = [i for i in ids if i not in cat.registers]
     if unknown:
         known = ", ".join(sorted(cat.registers)) or "none"
