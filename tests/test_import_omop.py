@@ -130,7 +130,7 @@ def test_bundled_register_is_a_fresh_import_with_curated_facts(runner, tmp_path,
     assert "unchanged:" in result.output
     assert snapshot(cat) == before
     register = read_yaml(cat / "registers" / "omop.yaml").data
-    assert register["kind"] == "other" and register["key_register"] is False
+    assert register["kind"] == "data_model" and register["key_register"] is False
     assert register["name"]["en"] == "OMOP Common Data Model 5.4"
     assert register["owner"].startswith("OHDSI")
 
@@ -436,7 +436,7 @@ def test_worked_mapping_set_is_valid_and_approved() -> None:
     source = mappings["mapping:npr-omop-condition-source"]
     assert source.predicate_id == "skos:broadMatch"  # the OMOP field holds every condition
     assert "condition_concept_id" in source.comment  # not faked: needs the OMOP vocabulary
-    assert cat.registers["omop"].kind == "other"
+    assert cat.registers["omop"].kind == "data_model"
 
 
 def test_worked_mapping_set_compiles_and_runs(tmp_path: Path, runner, monkeypatch) -> None:
