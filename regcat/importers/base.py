@@ -3,9 +3,25 @@ objects; they never write. The CLI merges the result into the catalogue."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
+from regcat.errors import RegcatError
 from regcat.generated.model import Form, ValueSet, Variable
+
+_REGISTER_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def check_register_id(register_id: str | None) -> str:
+    """The register id an import goes into, or RegcatError: it becomes the file name and
+    the prefix of every variable id, so it must fit the schema's id pattern."""
+    if not _REGISTER_ID.match(register_id or ""):
+        raise RegcatError(
+            f"register id {register_id!r} must be lower case letters, digits and '_' "
+            "(starting with a letter)",
+            field="register",
+        )
+    return register_id
 
 
 @dataclass

@@ -60,7 +60,7 @@ from regcat.generated.model import (
     ValueSet,
     Variable,
 )
-from regcat.importers.base import ImportResult
+from regcat.importers.base import ImportResult, check_register_id
 from regcat.io import read_bytes
 from regcat.text import slug as text_slug
 
@@ -167,7 +167,6 @@ _YES = frozenset({"ja", "j", "yes", "y", "true", "sann", "1", "x"})
 _NO = frozenset({"nei", "n", "no", "false", "usann", "0"})
 
 _VARIABLE_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
-_REGISTER_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _NO_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _NUMBER = re.compile(r"^([+-]?)(\d*)(?:[.,](\d*))?$")
@@ -474,11 +473,7 @@ class _Reader:
     # content ------------------------------------------------------------------------
     def read(self) -> ImportResult:
         path = self.path
-        if not _REGISTER_ID.match(self.register_id or ""):
-            raise RegcatError(
-                f"register id {self.register_id!r} must be lower case letters, digits and '_' "
-                "(starting with a letter)"
-            )
+        check_register_id(self.register_id)
         raw = read_bytes(path)
         if not raw.strip():
             raise self.error("empty file, expected a klokebok CSV with a header row")

@@ -51,7 +51,7 @@ from regcat.generated.model import (
     ValueSet,
     Variable,
 )
-from regcat.importers.base import ImportResult
+from regcat.importers.base import ImportResult, check_register_id
 from regcat.io import read_bytes
 from regcat.text import slug
 
@@ -71,7 +71,6 @@ _HEADERS: dict[str, tuple[str, ...]] = {
 _KEY_COLUMNS = ("label", "reference", "name", "type")
 _HEADER_SCAN_ROWS = 10
 
-_REGISTER_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _LOCAL_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 _CODE_ROW = re.compile(r"^\s*([^=\s][^=]*?)\s*=\s*(.*?)\s*$")
 # MRS has one "Dato/tid" type for dates and timestamps; names tell them apart
@@ -453,10 +452,5 @@ def read_mrs(path: Path, register_id: str) -> ImportResult:
     set per coded variable. Raises RegcatError (naming file, sheet, row and field) on
     input it cannot use."""
     path = Path(path)
-    if not _REGISTER_ID.match(register_id or ""):
-        raise RegcatError(
-            f"register id '{register_id}' must be lowercase letters, digits and '_', "
-            "starting with a letter",
-            field="register",
-        )
+    check_register_id(register_id)
     return _Reader(path, register_id).read()

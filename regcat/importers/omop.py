@@ -53,7 +53,7 @@ from pydantic import ValidationError
 
 from regcat.errors import RegcatError
 from regcat.generated.model import Form, LocalizedText, Variable
-from regcat.importers.base import ImportResult
+from regcat.importers.base import ImportResult, check_register_id
 from regcat.io import read_bytes
 
 __all__ = ["read_omop", "table_level_path"]
@@ -76,7 +76,6 @@ FIELD_COLUMNS = (
 FIELD_REQUIRED = ("cdmTableName", "cdmFieldName", "isRequired", "cdmDatatype")
 TABLE_REQUIRED = ("cdmTableName", "tableDescription")
 
-_REGISTER_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _TABLE = re.compile(r"^[a-z][a-z0-9_]*$")
 _FIELD = re.compile(r"^[a-z_][a-z0-9_]*$")
 _VARCHAR = re.compile(r"^(?:n?varchar|n?char|character varying)\s*\(\s*(\d+|max)\s*\)$", re.I)
@@ -302,12 +301,7 @@ def read_omop(path: Path, register_id: str = "omop") -> ImportResult:
     it kept but a curator should check are in `warnings` and the variables'
     `import_flags`."""
     path = Path(path)
-    if not _REGISTER_ID.match(register_id or ""):
-        raise RegcatError(
-            f"register id {register_id!r} must be lower case letters, digits and '_' "
-            "(starting with a letter)",
-            field="register",
-        )
+    check_register_id(register_id)
     sheet = _Csv(path, "CDM Field_Level CSV", FIELD_REQUIRED)
     if not sheet.rows:
         raise RegcatError("no rows after the header: no table or field to import", path, 2)

@@ -31,7 +31,7 @@ from regcat.generated.model import (
     ValueSet,
     Variable,
 )
-from regcat.importers.base import ImportResult
+from regcat.importers.base import ImportResult, check_register_id
 from regcat.io import decode_text, read_bytes
 
 # Unit-type prefix → register id, used when the caller does not name the register.
@@ -51,7 +51,6 @@ DATA_TYPES: dict[str, str] = {
 }
 _NB = ("no", "nb", "nob")
 _EN = ("en", "eng")
-_REGISTER_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _LOCAL_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 _FORM_ID = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 _IDENTIFIER_NAME = re.compile(r"ID(?:_\d+)?$")
@@ -168,12 +167,8 @@ def read_ssb(path: Path, register_id: str | None = None) -> ImportResult:
     npr, KRG_ → kreftregisteret). Raises RegcatError naming the file and the JSON
     path of the field on input it cannot use."""
     path = Path(path)
-    if register_id is not None and not _REGISTER_ID.match(register_id):
-        raise RegcatError(
-            f"register id '{register_id}' must be lowercase letters, digits and '_', "
-            "starting with a letter",
-            field="register",
-        )
+    if register_id is not None:
+        check_register_id(register_id)
     data = _load(path)
     doc = _Doc(path)
     if not isinstance(data, dict):

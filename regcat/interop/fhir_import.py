@@ -19,7 +19,7 @@ from regcat.generated.model import (
     ValueSet,
     Variable,
 )
-from regcat.importers.base import ImportResult
+from regcat.importers.base import ImportResult, check_register_id
 from regcat.interop import fhir
 from regcat.io import decode_text, read_bytes
 
@@ -303,6 +303,7 @@ class _Reader:
 
 
 def read_questionnaire(path: Path, register_id: str) -> ImportResult:
+    check_register_id(register_id)
     data = _load(path)
     if data["resourceType"] == "Bundle":
         resources = [
