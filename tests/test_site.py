@@ -310,3 +310,28 @@ def test_page_urls_are_stable_and_safe() -> None:
         urls.check_unique(
             {"noric:_.x": urls.variable_src("noric:_.x"), "noric:.x": urls.variable_src("noric:.x")}
         )
+
+
+def test_history_links_both_ways(tmp_path: Path, runner) -> None:
+    """A retired variable names its successor, and the successor names what it replaced."""
+    register = tiny_register()
+    register["variables"].append(
+        {
+            "id": "alpha:DIAG_GAMMEL",
+            "form": "basis",
+            "label": {"nb": "Gammel diagnose"},
+            "datatype": "string",
+            "status": "retired",
+            "valid_from": "2010-01-01",
+            "valid_to": "2019-12-31",
+            "superseded_by": "alpha:DIAG",
+        }
+    )
+    catalogue = write_catalogue(tmp_path / "cat", [register])
+    result = _build(runner, catalogue, tmp_path / "index", tmp_path / "site")
+    assert result.exit_code == 0, result.output
+    old = (tmp_path / "site/variables/alpha/DIAG_GAMMEL/index.html").read_text(encoding="utf-8")
+    new = (tmp_path / "site/variables/alpha/DIAG/index.html").read_text(encoding="utf-8")
+    assert re.search(r'Erstattet av / superseded by: <a href="\.\./DIAG/">Hoveddiagnose', old)
+    assert re.search(r'Erstatter / supersedes: <a href="\.\./DIAG_GAMMEL/">Gammel diagnose', new)
+    assert "Erstatter / supersedes" not in old

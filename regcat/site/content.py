@@ -43,8 +43,8 @@ class SiteContent:
     also_collected: dict[str, list[dict]]  # variable → [{variable, via}] in other registers
     equivalents: dict[str, list[dict]]  # variable → key-register equivalents
     proposals: Proposals
-    variables_of: dict[str, list[Variable]]  # register → variables, in catalogue order
     forms: dict[tuple[str, str], Form]  # (register, form id) → form
+    supersedes: dict[str, list[str]]  # variable → the variables it replaced
     sources: dict[str, str] = field(default_factory=dict)  # id → page source
 
     def form_of(self, variable: Variable) -> Form | None:
@@ -124,12 +124,14 @@ def load_content(index_dir: Path, database_url: str | None = None) -> SiteConten
     finally:
         db.close()
     reports = overlap_report(cat)
-    variables_of: dict[str, list[Variable]] = {}
     forms: dict[tuple[str, str], Form] = {}
     for reg in cat.registers.values():
-        variables_of[reg.id] = list(reg.variables or [])
         for form in reg.forms or []:
             forms[(reg.id, form.id)] = form
+    supersedes: dict[str, list[str]] = defaultdict(list)
+    for v in cat.variables.values():
+        if v.superseded_by:
+            supersedes[v.superseded_by].append(v.id)
     content = SiteContent(
         cat=cat,
         built=row[0] if row else None,
@@ -138,8 +140,8 @@ def load_content(index_dir: Path, database_url: str | None = None) -> SiteConten
         also_collected=_also_collected(reports["concepts"]),
         equivalents=_equivalents(reports["reuse"]),
         proposals=read_proposals(database_url),
-        variables_of=variables_of,
         forms=forms,
+        supersedes=dict(supersedes),
     )
     sources: dict[str, str] = {}
     for reg_id in cat.registers:

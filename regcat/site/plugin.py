@@ -9,7 +9,6 @@ Their HTML is put in at `on_page_content`, with the table of contents it implies
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -27,8 +26,6 @@ from regcat.errors import RegcatError
 from regcat.site import charts, urls
 from regcat.site.content import SiteContent, load_content
 from regcat.site.render import nb, render
-
-log = logging.getLogger("mkdocs.plugins.regcat")
 
 SUMMARY_MARKER = "<!-- regcat:summary -->"
 CHARTS_JS = "javascripts/charts.js"  # hand-written, in docs_dir
@@ -201,7 +198,7 @@ class RegcatPlugin(BasePlugin[RegcatConfig]):
     def _render_register(self, src: str, register_id: str):
         content = self.content
         reg = content.cat.registers[register_id]
-        variables = content.variables_of.get(register_id, [])
+        variables = list(reg.variables or [])
         per_form: dict[str, list] = {}
         for v in variables:
             per_form.setdefault(v.form or "", []).append(v)
@@ -228,15 +225,6 @@ class RegcatPlugin(BasePlugin[RegcatConfig]):
     def _render_variable(self, src: str, variable_id: str):
         content = self.content
         v = content.cat.variables[variable_id]
-        superseding = (
-            [
-                other.id
-                for other in content.variables_of.get(v.register_id, [])
-                if other.superseded_by == v.id
-            ]
-            if v.status in ("deprecated", "retired")
-            else []
-        )
         return render(
             "variable.html",
             src,
@@ -246,7 +234,7 @@ class RegcatPlugin(BasePlugin[RegcatConfig]):
             mappings=content.mappings_of.get(v.id, []),
             also=content.also_collected.get(v.id, []),
             equivalents=content.equivalents.get(v.id, []),
-            superseding=superseding,
+            superseding=content.supersedes.get(v.id, []),
         )
 
     def _render_mappings(self, src: str, _key: str):

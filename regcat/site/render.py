@@ -27,11 +27,9 @@ HEADINGS: dict[str, tuple[str, str]] = {
     "om-registeret": ("Om registeret", "About the register"),
     "skjema": ("Skjema", "Forms"),
     "variabler": ("Variabler", "Variables"),
-    "registre": ("Registre", "Registers"),
     "innhold": ("Innhold", "What the catalogue holds"),
     "kodingsdekning": ("Kodingsdekning", "Codings coverage"),
     "kartleggingssett": ("Kartleggingssett", "Mapping sets"),
-    "transformasjoner": ("Transformasjoner", "Transformations"),
     "felles-begreper": ("Felles begreper", "Shared concepts"),
     "overlapp-kart": ("Overlapp mellom registre", "Overlap between registers"),
     "gjenbruk": ("Gjenbruk av nøkkelregistre", "Reuse of key registers"),
@@ -127,9 +125,6 @@ def render(template: str, src: str, content, **context) -> tuple[str, list[dict]
         page = content.page_of(target)
         return urls.relative(src, page or target)
 
-    def has_page(entity_id: str) -> bool:
-        return content.page_of(entity_id) is not None
-
     html = (
         environment()
         .get_template(template)
@@ -138,7 +133,6 @@ def render(template: str, src: str, content, **context) -> tuple[str, list[dict]
             cat=content.cat,
             h=toc.heading,
             link=link,
-            has_page=has_page,
             src=src,
             **context,
         )
