@@ -81,6 +81,11 @@ def local_code_system(vs: ValueSet) -> str:
     return f"{BASE}CodeSystem/{fhir_id(vs.id)}"
 
 
+def codes_system(vs: ValueSet) -> str:
+    """The system a value set's codes are in: an external one it names, else its own."""
+    return system_uri(vs.code_system) if vs.code_system else local_code_system(vs)
+
+
 def _nb(text) -> str | None:
     if text is None:
         return None
@@ -108,8 +113,8 @@ class _Context:
     value_sets: dict[str, ValueSet]  # the value sets the exported items use
 
 
-def _answer_options(ctx: _Context, vs: ValueSet) -> list[dict]:
-    system = system_uri(vs.code_system) if vs.code_system else local_code_system(vs)
+def _answer_options(vs: ValueSet) -> list[dict]:
+    system = codes_system(vs)
     options = []
     for pv in vs.codes or []:
         coding = {"system": system, "code": pv.code}
@@ -124,15 +129,14 @@ def _enable_when(ctx: _Context, variable: Variable) -> tuple[list[dict], str | N
     if rule is None:
         return [], None
     trigger = ctx.cat.variables.get(rule.variable)
+    vs = ctx.cat.value_sets.get(trigger.value_set) if trigger and trigger.value_set else None
     conditions = []
     for value in rule.values or []:
         condition: dict = {"question": rule.variable, "operator": "="}
-        vs = ctx.cat.value_sets.get(trigger.value_set) if trigger and trigger.value_set else None
         if trigger is not None and trigger.datatype == "boolean":
             condition["answerBoolean"] = value.lower() in ("true", "1", "ja", "yes")
         elif vs is not None:
-            system = system_uri(vs.code_system) if vs.code_system else local_code_system(vs)
-            condition["answerCoding"] = {"system": system, "code": value}
+            condition["answerCoding"] = {"system": codes_system(vs), "code": value}
         elif trigger is not None and trigger.datatype == "integer" and value.lstrip("-").isdigit():
             condition["answerInteger"] = int(value)
         else:
@@ -182,7 +186,7 @@ def _item(ctx: _Context, v: Variable) -> dict:
     if vs is not None and item["type"] == "choice":
         ctx.value_sets[vs.id] = vs
         if len(vs.codes or []) <= MAX_INLINE_OPTIONS:
-            item["answerOption"] = _answer_options(ctx, vs)
+            item["answerOption"] = _answer_options(vs)
         else:
             item["answerValueSet"] = f"{BASE}ValueSet/{fhir_id(vs.id)}"
     enable, behaviour = _enable_when(ctx, v)
@@ -307,7 +311,7 @@ def _concept_map(cat: Catalogue, file: str, m: Mapping) -> dict | None:
     def system(vs: ValueSet | None, variable_id: str) -> str:
         if vs is None:
             return f"{BASE}CodeSystem/values-of/{fhir_id(variable_id)}"
-        return system_uri(vs.code_system) if vs.code_system else local_code_system(vs)
+        return codes_system(vs)
 
     ident = fhir_id(f"{m.record_id or m.subject_id + '-' + m.object_id}")
     elements: dict[str, list[dict]] = {}

@@ -20,6 +20,8 @@ from importlib import resources
 from urllib.parse import quote
 
 from rdflib import RDF, RDFS, SKOS, XSD, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, FOAF, SH
+from rdflib.namespace import DCTERMS as DCT
 from rdflib.term import Node
 
 from regcat.catalogue import Catalogue
@@ -27,16 +29,12 @@ from regcat.errors import RegcatError
 from regcat.generated.model import LocalizedText, Register
 from regcat.rdf import BASE, VOCAB, iri
 
-DCAT = Namespace("http://www.w3.org/ns/dcat#")
-DCT = Namespace("http://purl.org/dc/terms/")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
 HEALTHDCATAP = Namespace("http://healthdataportal.eu/ns/health#")
-FOAF = Namespace("http://xmlns.com/foaf/0.1/")
-VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")  # rdflib has none
 DPV = Namespace("https://w3id.org/dpv#")
 PD = Namespace("https://w3id.org/dpv/pd#")
 ELI = Namespace("http://data.europa.eu/eli/ontology#")
-SH = Namespace("http://www.w3.org/ns/shacl#")
 EU_THEME = Namespace("http://publications.europa.eu/resource/authority/data-theme/")
 EU_FREQUENCY = Namespace("http://publications.europa.eu/resource/authority/frequency/")
 EU_LANGUAGE = Namespace("http://publications.europa.eu/resource/authority/language/")
