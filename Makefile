@@ -56,6 +56,7 @@ bench: setup
 	$(PY) bench/bench_sssom.py --setup
 	$(PY) bench/bench_suggest.py
 	$(PY) bench/bench_site.py
+	$(PY) bench/bench_prefill.py
 
 clean:
 	rm -rf .regcat build dist *.egg-info .pytest_cache .ruff_cache test-artifacts

@@ -13,6 +13,7 @@ from pathlib import Path
 from regcat.errors import Finding, RegcatError
 from regcat.generated.model import (
     CodeSystem,
+    EhrBindingSet,
     Form,
     Instrument,
     Mapping,
@@ -123,6 +124,7 @@ class Catalogue:
     code_systems: dict[str, CodeSystem] = field(default_factory=dict)
     instruments: dict[str, Instrument] = field(default_factory=dict)
     mapping_sets: dict[str, MappingSet] = field(default_factory=dict)
+    ehr_bindings: dict[str, EhrBindingSet] = field(default_factory=dict)  # by register
     sources: dict[str, str] = field(default_factory=dict)  # entity id -> file (relative)
 
     @classmethod
@@ -178,6 +180,11 @@ class Catalogue:
                 ms = MappingSet.model_validate_json(row["data"])
                 ms.mappings = mappings.get(row["file"], [])
                 cat.mapping_sets[row["file"]] = ms
+            for row in db.execute("SELECT register_id, file, data FROM ehr_bindings ORDER BY file"):
+                cat.ehr_bindings[row["register_id"]] = EhrBindingSet.model_validate_json(
+                    row["data"]
+                )
+                cat.sources[f"ehr:{row['register_id']}"] = row["file"]
         finally:
             db.close()
         return cat
@@ -205,6 +212,9 @@ class Catalogue:
             self.sources[obj.id] = rel
         elif kind == "mappings":
             self.mapping_sets[rel] = obj
+        elif kind == "ehr":
+            self.ehr_bindings.setdefault(obj.register_id, obj)
+            self.sources[f"ehr:{obj.register_id}"] = rel
 
     def forms(self, register_id: str) -> list[Form]:
         return list(self.registers[register_id].forms or [])

@@ -27,7 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from regcat.errors import Finding, RegcatError
-from regcat.generated.model import CodeSystem, MappingSet, Register, ValueSet, Variable
+from regcat.generated.model import (
+    CodeSystem,
+    EhrBindingSet,
+    MappingSet,
+    Register,
+    ValueSet,
+    Variable,
+)
 from regcat.io import digest, read_bytes, write_text_atomic
 from regcat.layout import ContentFile, content_files
 from regcat.load import FileResult, load_file
@@ -41,7 +48,7 @@ from regcat.validate import (
     resolves,
 )
 
-INDEX_VERSION = "7"
+INDEX_VERSION = "8"
 DB_NAME = "regcat.sqlite"
 
 DDL = """
@@ -85,6 +92,7 @@ CREATE TABLE mappings (file TEXT, record_id TEXT, subject_id TEXT, predicate_id 
                        object_id TEXT, justification TEXT, confidence REAL, data TEXT);
 CREATE INDEX mappings_file ON mappings (file);
 CREATE TABLE mapping_sets (file TEXT PRIMARY KEY, id TEXT, data TEXT);
+CREATE TABLE ehr_bindings (file TEXT PRIMARY KEY, register_id TEXT, data TEXT);
 CREATE VIRTUAL TABLE variables_fts USING fts5 (
     id UNINDEXED, file UNINDEXED, label, definition, codes,
     tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4'
@@ -102,6 +110,7 @@ ENTITY_TABLES = (
     "instruments",
     "mappings",
     "mapping_sets",
+    "ehr_bindings",
     "variables_fts",
 )
 
@@ -202,6 +211,8 @@ class _Rows:
         elif isinstance(obj, list):
             for cs in obj:
                 self.tables["code_systems"].append((cs.id, rel, _json(cs)))
+        elif isinstance(obj, EhrBindingSet):
+            self.tables["ehr_bindings"].append((rel, obj.register_id, _json(obj)))
         elif obj is not None:
             self.tables["instruments"].append((obj.id, rel, _json(obj)))
 

@@ -13,10 +13,11 @@ REGISTERS = "registers"
 VALUESETS = "valuesets"
 INSTRUMENTS = "instruments"
 MAPPINGS = "mappings"
+EHR = "ehr"
 CODESYSTEMS = "codesystems.yaml"
 
 # Kinds of content file, in the order they are loaded and reported.
-KINDS = ("codesystems", "register", "valueset", "instrument", "mappings")
+KINDS = ("codesystems", "register", "valueset", "instrument", "mappings", "ehr")
 
 
 @dataclass(frozen=True, order=True)
@@ -63,6 +64,7 @@ def content_files(root: Path) -> list[ContentFile]:
         ("valueset", VALUESETS, "*.yaml"),
         ("instrument", INSTRUMENTS, "*.yaml"),
         ("mappings", MAPPINGS, "*.sssom.tsv"),
+        ("ehr", EHR, "*.yaml"),
     ):
         directory = root / folder
         if directory.is_dir():

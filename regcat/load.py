@@ -13,7 +13,15 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from regcat.errors import Finding, RegcatError
-from regcat.generated.model import CodeSystem, Form, Instrument, Register, ValueSet, Variable
+from regcat.generated.model import (
+    CodeSystem,
+    EhrBindingSet,
+    Form,
+    Instrument,
+    Register,
+    ValueSet,
+    Variable,
+)
 from regcat.io import YamlDocument, read_yaml
 from regcat.layout import ContentFile
 
@@ -163,4 +171,9 @@ def load_file(file: ContentFile) -> FileResult:
         result.obj = _validate(result, ValueSet, data, ident)
     elif file.kind == "instrument":
         result.obj = _validate(result, Instrument, data, ident)
+    elif file.kind == "ehr":
+        register_id = data.get("register_id")
+        result.obj = _validate(
+            result, EhrBindingSet, data, register_id if isinstance(register_id, str) else ident
+        )
     return result

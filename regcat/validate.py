@@ -179,7 +179,34 @@ def check_file(result: FileResult) -> FileResult:
         from regcat.sssom import check_mapping_set
 
         check_mapping_set(result)
+    elif kind == "ehr":
+        _check_ehr(result, obj)
     return result
+
+
+def _check_ehr(result: FileResult, bset) -> None:
+    from regcat.ehr.bindings import check_binding_set
+
+    register = bset.register_id
+    if result.file.path.stem != register:
+        result.finding(register, "an EHR binding file is named after its register_id", "file-name")
+    result.symbols.refers.append(("register", register, register, "register_id"))
+    for anchor in bset.anchors or []:
+        result.symbols.refers.append(
+            ("form", f"{register}:{anchor.form}", anchor.variable, "anchors.form")
+        )
+        result.symbols.refers.append(
+            ("variable", anchor.variable, anchor.variable, "anchors.variable")
+        )
+    for binding in bset.bindings or []:
+        result.symbols.refers.append(("variable", binding.variable, binding.variable, "variable"))
+        if binding.code_filter is not None:
+            system = binding.code_filter.system
+            result.symbols.refers.append(
+                ("code_system", system, binding.variable, "code_filter.system")
+            )
+    for entity, message in check_binding_set(bset):
+        result.finding(entity, message, "ehr-binding")
 
 
 _KIND_NAMES = {

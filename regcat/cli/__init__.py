@@ -12,6 +12,7 @@ from regcat.cli import imports, mappings  # noqa: F401
 from regcat.cli import reports, suggest  # noqa: F401
 from regcat.cli import check, codegen, linkml_map, transform  # noqa: F401
 from regcat.cli import fhir, healthdcat, serve, site  # noqa: F401
+from regcat.cli import ehr  # noqa: F401
 from regcat.cli.common import app
 
 

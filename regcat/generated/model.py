@@ -555,12 +555,12 @@ class Variable(ConfiguredBaseModel):
     register_id: Optional[str] = Field(
         default=None,
         description="""Derived from the file the variable stands in; not written in register files.""",
-        json_schema_extra={"linkml_meta": {"domain_of": ["Variable", "Proposal"]}},
+        json_schema_extra={"linkml_meta": {"domain_of": ["Variable", "EhrBindingSet", "Proposal"]}},
     )
     form: Optional[str] = Field(
         default=None,
         description="""The local id of the form the variable belongs to.""",
-        json_schema_extra={"linkml_meta": {"domain_of": ["Variable"]}},
+        json_schema_extra={"linkml_meta": {"domain_of": ["Variable", "FormAnchor"]}},
     )
     label: LocalizedText = Field(
         default=...,
@@ -578,7 +578,7 @@ class Variable(ConfiguredBaseModel):
     unit: Optional[str] = Field(
         default=None,
         description="""UCUM unit, e.g. `mm[Hg]`, `kg`, `/min`.""",
-        json_schema_extra={"linkml_meta": {"domain_of": ["Variable"]}},
+        json_schema_extra={"linkml_meta": {"domain_of": ["Variable", "EhrBinding"]}},
     )
     value_set: Optional[str] = Field(
         default=None,
@@ -716,7 +716,15 @@ class ActivationRule(ConfiguredBaseModel):
         default=...,
         description="""The activating variable's id.""",
         json_schema_extra={
-            "linkml_meta": {"domain_of": ["ActivationRule", "Proposal", "ReuseCandidate"]}
+            "linkml_meta": {
+                "domain_of": [
+                    "ActivationRule",
+                    "FormAnchor",
+                    "EhrBinding",
+                    "Proposal",
+                    "ReuseCandidate",
+                ]
+            }
         },
     )
     values: Optional[list[str]] = Field(
@@ -776,7 +784,7 @@ class ValueSet(ConfiguredBaseModel):
         json_schema_extra={"linkml_meta": {"domain_of": ["ValueSet", "RecordLinkage"]}},
     )
     codes: Optional[list[PermissibleValue]] = Field(
-        default=None, json_schema_extra={"linkml_meta": {"domain_of": ["ValueSet"]}}
+        default=None, json_schema_extra={"linkml_meta": {"domain_of": ["ValueSet", "CodeFilter"]}}
     )
     url: Optional[str] = Field(
         default=None,
@@ -843,7 +851,7 @@ class Coding(ConfiguredBaseModel):
     system: str = Field(
         default=...,
         description="""The code system's prefix (see CodeSystem.id), e.g. ICD10, SCTID, NCSP, ATC, LOINC.""",
-        json_schema_extra={"linkml_meta": {"domain_of": ["Coding"]}},
+        json_schema_extra={"linkml_meta": {"domain_of": ["Coding", "CodeFilter"]}},
     )
     code: str = Field(
         default=...,
@@ -1193,7 +1201,7 @@ class Transformation(ConfiguredBaseModel):
     value_map: Optional[list[ValueMapEntry]] = Field(
         default=None,
         description="""Source code → target code; several source codes may map to one target.""",
-        json_schema_extra={"linkml_meta": {"domain_of": ["Transformation"]}},
+        json_schema_extra={"linkml_meta": {"domain_of": ["Transformation", "EhrBinding"]}},
     )
     unit_conversion: Optional[UnitConversion] = Field(
         default=None, json_schema_extra={"linkml_meta": {"domain_of": ["Transformation"]}}
@@ -1265,10 +1273,12 @@ class RecordLinkage(ConfiguredBaseModel):
         json_schema_extra={"linkml_meta": {"domain_of": ["RecordLinkage"]}},
     )
     window_start_days: Optional[int] = Field(
-        default=None, json_schema_extra={"linkml_meta": {"domain_of": ["RecordLinkage"]}}
+        default=None,
+        json_schema_extra={"linkml_meta": {"domain_of": ["RecordLinkage", "EhrBinding"]}},
     )
     window_end_days: Optional[int] = Field(
-        default=None, json_schema_extra={"linkml_meta": {"domain_of": ["RecordLinkage"]}}
+        default=None,
+        json_schema_extra={"linkml_meta": {"domain_of": ["RecordLinkage", "EhrBinding"]}},
     )
     code_variable: Optional[str] = Field(
         default=None,
@@ -1289,6 +1299,184 @@ class RecordLinkage(ConfiguredBaseModel):
         default=None,
         description="""The source variable whose value is aggregated (defaults to the code variable).""",
         json_schema_extra={"linkml_meta": {"domain_of": ["RecordLinkage"]}},
+    )
+
+
+class EhrBindingSet(ConfiguredBaseModel):
+    """
+    Where one register's variables can be read from an electronic health record as FHIR R4 resources. One file `ehr/<register>.yaml`, reviewed like the rest of the catalogue; `regcat prefill` compiles it into DuckDB SQL over a FHIR Bundle or a Bulk Data export.
+    """
+
+    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta(
+        {"from_schema": "https://w3id.org/regcat/schema"}
+    )
+
+    register_id: str = Field(
+        default=...,
+        json_schema_extra={"linkml_meta": {"domain_of": ["Variable", "EhrBindingSet", "Proposal"]}},
+    )
+    fhir_version: str = Field(
+        default=...,
+        description="""Only R4 (4.0.1) is supported.""",
+        json_schema_extra={"linkml_meta": {"domain_of": ["EhrBindingSet"]}},
+    )
+    anchors: Optional[list[FormAnchor]] = Field(
+        default=None,
+        description="""The event each form reports on. A form without an anchor reports one row per patient.""",
+        json_schema_extra={"linkml_meta": {"domain_of": ["EhrBindingSet"]}},
+    )
+    bindings: Optional[list[EhrBinding]] = Field(
+        default=None, json_schema_extra={"linkml_meta": {"domain_of": ["EhrBindingSet"]}}
+    )
+
+    @field_validator("fhir_version")
+    def pattern_fhir_version(cls, v):
+        pattern = re.compile(r"^R4$")
+        if isinstance(v, list):
+            for element in v:
+                if isinstance(element, str) and not pattern.search(element):
+                    err_msg = f"Invalid fhir_version format: {element}"
+                    raise ValueError(err_msg)
+        elif isinstance(v, str) and not pattern.search(v):
+            err_msg = f"Invalid fhir_version format: {v}"
+            raise ValueError(err_msg)
+        return v
+
+
+class FormAnchor(ConfiguredBaseModel):
+    """
+    The variable whose binding defines a form's events: every resource that matches it is one event (e.g. one coronary angiography), and its date is the anchor that time windows are counted from.
+    """
+
+    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta(
+        {"from_schema": "https://w3id.org/regcat/schema"}
+    )
+
+    form: str = Field(
+        default=...,
+        description="""The form's local id, e.g. `angio_pci`.""",
+        json_schema_extra={"linkml_meta": {"domain_of": ["Variable", "FormAnchor"]}},
+    )
+    variable: str = Field(
+        default=...,
+        description="""A variable of the form with a binding, whose value is a date.""",
+        json_schema_extra={
+            "linkml_meta": {
+                "domain_of": [
+                    "ActivationRule",
+                    "FormAnchor",
+                    "EhrBinding",
+                    "Proposal",
+                    "ReuseCandidate",
+                ]
+            }
+        },
+    )
+    note: Optional[str] = Field(
+        default=None,
+        description="""Why this event, for reviewers.""",
+        json_schema_extra={"linkml_meta": {"domain_of": ["FormAnchor", "EhrBinding"]}},
+    )
+
+
+class EhrBinding(ConfiguredBaseModel):
+    """
+    One variable read from FHIR: the resource and element that hold it, which resources count (code filter, unit, time window around the form's anchor) and how to pick among several.
+    """
+
+    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta(
+        {"from_schema": "https://w3id.org/regcat/schema"}
+    )
+
+    variable: str = Field(
+        default=...,
+        json_schema_extra={
+            "linkml_meta": {
+                "domain_of": [
+                    "ActivationRule",
+                    "FormAnchor",
+                    "EhrBinding",
+                    "Proposal",
+                    "ReuseCandidate",
+                ]
+            }
+        },
+    )
+    resource: str = Field(
+        default=...,
+        description="""A FHIR R4 resource type, e.g. `Condition`.""",
+        json_schema_extra={"linkml_meta": {"domain_of": ["EhrBinding"]}},
+    )
+    element: str = Field(
+        default=...,
+        description="""A FHIRPath expression from the resource to the value, e.g. `Encounter.period.start` or `Observation.value.ofType(Quantity).value`. regcat reads the subset of FHIRPath that compiles to SQL: element names, `ofType(Type)`, `where(element = 'text')` and `first()`.""",
+        json_schema_extra={"linkml_meta": {"domain_of": ["EhrBinding", "CodeFilter"]}},
+    )
+    code_filter: Optional[CodeFilter] = Field(
+        default=None, json_schema_extra={"linkml_meta": {"domain_of": ["EhrBinding"]}}
+    )
+    unit: Optional[str] = Field(
+        default=None,
+        description="""The UCUM unit a Quantity must be in (its `system` UCUM, its `code` this unit). Quantities in other units are not used.""",
+        json_schema_extra={"linkml_meta": {"domain_of": ["Variable", "EhrBinding"]}},
+    )
+    time: Optional[str] = Field(
+        default=None,
+        description="""A FHIRPath expression giving the resource's clinical time, when the default for the resource type is not the right one.""",
+        json_schema_extra={"linkml_meta": {"domain_of": ["EhrBinding"]}},
+    )
+    window_start_days: Optional[int] = Field(
+        default=None,
+        description="""Days from the anchor date to the start of the window (negative is before the anchor). With window_end_days; both absent means any time.""",
+        json_schema_extra={"linkml_meta": {"domain_of": ["RecordLinkage", "EhrBinding"]}},
+    )
+    window_end_days: Optional[int] = Field(
+        default=None,
+        json_schema_extra={"linkml_meta": {"domain_of": ["RecordLinkage", "EhrBinding"]}},
+    )
+    anchor_resource: Optional[bool] = Field(
+        default=None,
+        description="""Read the value from the anchor's own resource (e.g. the discharge date of the admission that is the event), not from other resources in a window.""",
+        json_schema_extra={"linkml_meta": {"domain_of": ["EhrBinding"]}},
+    )
+    pick: Aggregate = Field(
+        default=...,
+        description="""Which of several matching resources gives the value: the earliest (first), the latest (last), whether there is one (any), how many (count), or the smallest or largest value (min, max).""",
+        json_schema_extra={"linkml_meta": {"domain_of": ["EhrBinding"]}},
+    )
+    value_map: Optional[list[ValueMapEntry]] = Field(
+        default=None,
+        description="""FHIR values to the register's codes, e.g. `male` to `1`; `any` gives `true` or `false`. Values without an entry are kept as they are (and the register's validator reports them).""",
+        json_schema_extra={"linkml_meta": {"domain_of": ["Transformation", "EhrBinding"]}},
+    )
+    note: Optional[str] = Field(
+        default=None,
+        description="""Why this binding is clinically right, and its limits, for reviewers.""",
+        json_schema_extra={"linkml_meta": {"domain_of": ["FormAnchor", "EhrBinding"]}},
+    )
+
+
+class CodeFilter(ConfiguredBaseModel):
+    """
+    Which codes make a resource count: a coding in `system` whose code is one of `codes` (a code, or a prefix ending in `*`).
+    """
+
+    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta(
+        {"from_schema": "https://w3id.org/regcat/schema"}
+    )
+
+    element: str = Field(
+        default=...,
+        description="""FHIRPath to the CodeableConcept or Coding filtered on, e.g. `Condition.code` or `MedicationStatement.medication.ofType(CodeableConcept)`.""",
+        json_schema_extra={"linkml_meta": {"domain_of": ["EhrBinding", "CodeFilter"]}},
+    )
+    system: str = Field(
+        default=...,
+        description="""A code system id from codesystems.yaml, e.g. `ICD10`.""",
+        json_schema_extra={"linkml_meta": {"domain_of": ["Coding", "CodeFilter"]}},
+    )
+    codes: list[str] = Field(
+        default=..., json_schema_extra={"linkml_meta": {"domain_of": ["ValueSet", "CodeFilter"]}}
     )
 
 
@@ -1319,7 +1507,8 @@ class Proposal(ConfiguredBaseModel):
         },
     )
     register_id: str = Field(
-        default=..., json_schema_extra={"linkml_meta": {"domain_of": ["Variable", "Proposal"]}}
+        default=...,
+        json_schema_extra={"linkml_meta": {"domain_of": ["Variable", "EhrBindingSet", "Proposal"]}},
     )
     proposed_by: str = Field(
         default=..., json_schema_extra={"linkml_meta": {"domain_of": ["Proposal"]}}
@@ -1327,7 +1516,15 @@ class Proposal(ConfiguredBaseModel):
     variable: Variable = Field(
         default=...,
         json_schema_extra={
-            "linkml_meta": {"domain_of": ["ActivationRule", "Proposal", "ReuseCandidate"]}
+            "linkml_meta": {
+                "domain_of": [
+                    "ActivationRule",
+                    "FormAnchor",
+                    "EhrBinding",
+                    "Proposal",
+                    "ReuseCandidate",
+                ]
+            }
         },
     )
     rationale: Optional[str] = Field(
@@ -1360,7 +1557,15 @@ class ReuseCandidate(ConfiguredBaseModel):
     variable: str = Field(
         default=...,
         json_schema_extra={
-            "linkml_meta": {"domain_of": ["ActivationRule", "Proposal", "ReuseCandidate"]}
+            "linkml_meta": {
+                "domain_of": [
+                    "ActivationRule",
+                    "FormAnchor",
+                    "EhrBinding",
+                    "Proposal",
+                    "ReuseCandidate",
+                ]
+            }
         },
     )
     score: Optional[float] = Field(
@@ -1420,6 +1625,10 @@ Transformation.model_rebuild()
 ValueMapEntry.model_rebuild()
 UnitConversion.model_rebuild()
 RecordLinkage.model_rebuild()
+EhrBindingSet.model_rebuild()
+FormAnchor.model_rebuild()
+EhrBinding.model_rebuild()
+CodeFilter.model_rebuild()
 Proposal.model_rebuild()
 ReuseCandidate.model_rebuild()
 Review.model_rebuild()

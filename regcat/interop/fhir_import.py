@@ -5,7 +5,6 @@ back as it was: item codes, answer options, enableWhen, limits."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from regcat.generated.model import (
 )
 from regcat.importers.base import ImportResult, check_register_id
 from regcat.interop import fhir
-from regcat.io import decode_text, read_bytes
+from regcat.interop.fhir_json import load_json, validate_resource
 
 DATATYPES = {
     "string": "string",
@@ -37,46 +36,6 @@ DATATYPES = {
     "open-choice": "coded",
 }
 MAX_BYTES = 20_000_000
-
-
-def _load(path: Path) -> dict:
-    raw = read_bytes(path)
-    if len(raw) > MAX_BYTES:
-        raise RegcatError(f"larger than {MAX_BYTES // 1_000_000} MB; not a Questionnaire", path)
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a BOM, as Windows tools save
-        try:
-            text = raw.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise RegcatError(f"not valid UTF-16 (byte {exc.start})", path) from None
-    else:
-        text = decode_text(raw, path, "JSON")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RegcatError(
-            f"line {exc.lineno}, column {exc.colno}: not JSON ({exc.msg})", path
-        ) from None
-    if not isinstance(data, dict) or data.get("resourceType") not in ("Questionnaire", "Bundle"):
-        kind = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
-        raise RegcatError(f"expected a FHIR Questionnaire or Bundle, found {kind!r}", path)
-    return data
-
-
-def _validate(resource: dict, path: Path, where: str) -> None:
-    from fhir.resources.R4B import get_fhir_model_class
-    from pydantic import ValidationError
-
-    try:
-        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
-    except (ValidationError, KeyError, ValueError) as exc:
-        errors = (
-            exc.errors() if isinstance(exc, ValidationError) else [{"loc": (), "msg": str(exc)}]
-        )
-        shown = "; ".join(
-            f"{where}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5]
-        )
-        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-        raise RegcatError(f"not valid FHIR R4: {shown}{more}", path) from None
 
 
 def _slug(text: str) -> str:
@@ -304,7 +263,7 @@ class _Reader:
 
 def read_questionnaire(path: Path, register_id: str) -> ImportResult:
     check_register_id(register_id)
-    data = _load(path)
+    data = load_json(path, ("Questionnaire", "Bundle"), MAX_BYTES, "FHIR Questionnaire or Bundle")
     if data["resourceType"] == "Bundle":
         resources = [
             e["resource"]
@@ -318,7 +277,7 @@ def read_questionnaire(path: Path, register_id: str) -> ImportResult:
         raise RegcatError("the Bundle holds no Questionnaire", path)
     for i, resource in enumerate(resources):
         if resource.get("resourceType") in ("Questionnaire", "ValueSet", "CodeSystem"):
-            _validate(resource, path, f"{resource['resourceType']}[{i}]")
+            validate_resource(resource, path, f"{resource['resourceType']}[{i}]")
     reader = _Reader(path, register_id, resources)
     for i, q in enumerate(questionnaires):
         reader.questionnaire(q, i)

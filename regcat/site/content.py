@@ -45,6 +45,9 @@ class SiteContent:
     proposals: Proposals
     forms: dict[tuple[str, str], Form]  # (register, form id) → form
     supersedes: dict[str, list[str]]  # variable → the variables it replaced
+    bindings: dict = field(default_factory=dict)  # variable → its EHR binding
+    anchors: dict = field(default_factory=dict)  # variable → the forms it is the anchor of
+    coverage: dict = field(default_factory=dict)  # (register, form) → FormCoverage
     sources: dict[str, str] = field(default_factory=dict)  # id → page source
 
     def form_of(self, variable: Variable) -> Form | None:
@@ -143,6 +146,14 @@ def load_content(index_dir: Path, database_url: str | None = None) -> SiteConten
         forms=forms,
         supersedes=dict(supersedes),
     )
+    from regcat.ehr.coverage import coverage
+
+    for bset in cat.ehr_bindings.values():
+        for binding in bset.bindings or []:
+            content.bindings[binding.variable] = binding
+        for anchor in bset.anchors or []:
+            content.anchors.setdefault(anchor.variable, []).append(anchor.form)
+    content.coverage = {(r.register, r.form): r for r in coverage(cat)}
     sources: dict[str, str] = {}
     for reg_id in cat.registers:
         sources[reg_id] = urls.register_src(reg_id)

@@ -220,6 +220,11 @@ class RegcatPlugin(BasePlugin[RegcatConfig]):
             variables=variables,
             groups=groups,
             per_form=per_form,
+            coverage={
+                form: row
+                for (reg_id, form), row in content.coverage.items()
+                if reg_id == register_id
+            },
         )
 
     def _render_variable(self, src: str, variable_id: str):
@@ -235,6 +240,8 @@ class RegcatPlugin(BasePlugin[RegcatConfig]):
             also=content.also_collected.get(v.id, []),
             equivalents=content.equivalents.get(v.id, []),
             superseding=content.supersedes.get(v.id, []),
+            binding=content.bindings.get(v.id),
+            anchor_of=content.anchors.get(v.id, []),
         )
 
     def _render_mappings(self, src: str, _key: str):

@@ -24,6 +24,8 @@ HEADINGS: dict[str, tuple[str, str]] = {
     "kartlegginger": ("Kartlegginger", "Mappings"),
     "ogsa-samlet-inn": ("Også samlet inn av", "Also collected by"),
     "nokkelregister": ("Nøkkelregistre", "Key-register equivalents"),
+    "pasientjournal": ("Fra pasientjournalen", "From the EHR (FHIR R4)"),
+    "datafangst": ("Datafangst", "How the data comes in"),
     "om-registeret": ("Om registeret", "About the register"),
     "skjema": ("Skjema", "Forms"),
     "variabler": ("Variabler", "Variables"),
