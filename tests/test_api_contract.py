@@ -124,6 +124,8 @@ ANSWERS: dict[str, set[int]] = {
     "code_api_codes__system___code__get": READ,
     "search_api_search_get": READ,
     "overlap_api_overlap__report__get": READ | {404},
+    "ehr_bindings_api_registers__register_id__ehr_bindings_get": READ | {404},
+    "coverage_api_coverage_get": READ | {404},
     "mapping_sets_api_mapping_sets_get": READ,
     "mapping_set_api_mapping_sets__name__get": ENTITY,
     "mappings_api_mappings_get": READ,

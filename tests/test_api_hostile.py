@@ -500,6 +500,8 @@ def test_injection_in_search(reader, value):
         "/api/mapping-sets/{}",
         "/api/mapping-candidates/{}",
         "/api/overlap/{}",
+        "/api/registers/{}/ehr-bindings",
+        "/api/coverage?register={}",
         "/api/codes/{}/I21",
     ],
 )

@@ -274,3 +274,30 @@ def test_search_rejects_unknown_limits_cleanly(client):
     r = client.get("/api/search", params={"q": "'; DROP TABLE variables; --"})
     assert r.status_code == 200
     assert _search(client)["total"] == client.get("/api/stats").json()["totals"]["variables"]
+
+
+def test_ehr_bindings_of_a_register(client):
+    r = client.get("/api/registers/noric/ehr-bindings")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["register_id"] == "noric" and body["fhir_version"] == "R4"
+    weight = next(b for b in body["bindings"] if b["variable"] == "noric:REGANGIO_WEIGHT")
+    assert weight["unit"] == "kg" and weight["pick"] == "last"
+    again = client.get(
+        "/api/registers/noric/ehr-bindings", headers={"If-None-Match": r.headers["etag"]}
+    )
+    assert again.status_code == 304
+    assert client.get("/api/registers/dar/ehr-bindings").status_code == 404  # none bound
+    assert client.get("/api/registers/nope/ehr-bindings").status_code == 404
+
+
+def test_coverage(client):
+    body = client.get("/api/coverage").json()
+    assert body["total"]["variables"] == sum(f["variables"] for f in body["forms"])
+    assert not any(f["register"] == "omop" for f in body["forms"])
+    noric = client.get("/api/coverage", params={"register": "noric"}).json()
+    angio = next(f for f in noric["forms"] if f["form"] == "angio_pci")
+    assert angio["counts"]["ehr"] == 10 and 0 < angio["shares"]["ehr"] < 1
+    assert {f["register"] for f in noric["forms"]} == {"noric"}
+    assert client.get("/api/coverage", params={"register": "nope"}).status_code == 404
+    assert client.get("/api/").json()["links"]["coverage"] == "/api/coverage"

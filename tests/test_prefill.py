@@ -1059,3 +1059,61 @@ def test_npr_fodselsnummer_on_the_pasient_form(cat, tmp_path: Path) -> None:
     assert by_patient["Patient/p1"]["values"] == {"fodselsnummer": "01015012345"}
     assert by_patient["Patient/p1"]["sources"] == {"fodselsnummer": ["Patient/p1"]}
     assert by_patient["Patient/p2"]["to_complete"] == ["fodselsnummer"]
+
+
+def test_resources_that_cannot_be_used_are_counted_not_dropped(cat, tmp_path: Path, cli) -> None:
+    diabetes = fb.condition("c1", "E11.9", "2020-01-01")
+    no_subject = {
+        k: v for k, v in fb.condition("c2", "E10.9", "2020-01-01").items() if k != "subject"
+    }
+    stray = fb.observation_quantity("o9", "29463-7", 80, "kg", "2024-03-10")
+    no_type = {
+        k: v for k, v in fb.condition("c3", "E13.9", "2020-01-01").items() if k != "resourceType"
+    }
+    lines = "\n".join(json.dumps(r) for r in (diabetes, no_subject, stray, no_type)) + "\n"
+    folder = _bulk_with_conditions(tmp_path / "bulk", lines)
+    report = prefill(cat, "noric", "angio_pci", folder, "json", tmp_path / "out.jsonl")
+    assert report.resources["Condition"] == 1
+    assert report.skipped == {
+        "Condition: another resource type in its file": 2,
+        "Condition: names no patient": 1,
+    }
+    row = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
+    assert row["values"]["REGANGIO_DIABETES"] == "1"
+    done = cli(
+        "prefill", "noric", str(folder), "--form", "angio_pci", "--out", str(tmp_path / "o2")
+    )
+    assert done.exit_code == 0, done.output
+    assert "2 resource(s) skipped: Condition: another resource type in its file" in done.output
+
+
+def test_entered_in_error_and_refuted_resources_never_count(cat, tmp_path: Path) -> None:
+    mistaken = fb.procedure("proc9", "2024-03-20")
+    mistaken["status"] = "entered-in-error"
+    refuted = fb.condition("c1", "E11.9", "2020-01-01")
+    refuted["verificationStatus"] = {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                "code": "refuted",
+            }
+        ]
+    }
+    cancelled = fb.observation_quantity("w1", "29463-7", 80, "kg", "2024-03-10")
+    cancelled["status"] = "cancelled"
+    _, rows = run(cat, tmp_path, [fb.patient(), fb.procedure(), mistaken, refuted, cancelled])
+    row = one(rows)  # the procedure entered in error is no event
+    assert row["event"] == "Procedure/proc1"
+    assert "REGANGIO_DIABETES" not in row["values"] and "REGANGIO_WEIGHT" not in row["values"]
+
+
+def test_ndjson_in_another_encoding_names_the_line(cat, tmp_path: Path) -> None:
+    folder = tmp_path / "bulk"
+    fb.write_bulk(folder, [fb.patient("p1")])
+    with (folder / "Patient.ndjson").open("ab") as handle:
+        handle.write('{"resourceType":"Patient","id":"p2","gender":"Sørensen"}\n'.encode("latin-1"))
+    with pytest.raises(RegcatError) as caught:
+        prefill(cat, "noric", "personopplysninger", folder, "json", tmp_path / "out.jsonl")
+    assert caught.value.message.startswith("line 2: ") and "not UTF-8" in caught.value.message
+    assert caught.value.path == str(folder / "Patient.ndjson")
+    assert not (tmp_path / "out.jsonl").exists()

@@ -335,3 +335,46 @@ def test_history_links_both_ways(tmp_path: Path, runner) -> None:
     assert re.search(r'Erstattet av / superseded by: <a href="\.\./DIAG/">Hoveddiagnose', old)
     assert re.search(r'Erstatter / supersedes: <a href="\.\./DIAG_GAMMEL/">Gammel diagnose', new)
     assert "Erstatter / supersedes" not in old
+
+
+def test_ehr_binding_and_coverage_are_shown_escaped(tmp_path: Path, runner) -> None:
+    """A bound variable's page says where in the EHR it comes from; the register page
+    shows how each form's data comes in. Catalogue text stays text."""
+    register = tiny_register()
+    register["variables"][1]["datatype"] = "date"  # alpha:INFARKT, as a dated event here
+    catalogue = write_catalogue(tmp_path / "cat", [register])
+    (catalogue / "ehr").mkdir()
+    (catalogue / "ehr" / "alpha.yaml").write_text(
+        dump_yaml(
+            {
+                "register_id": "alpha",
+                "fhir_version": "R4",
+                "bindings": [
+                    {
+                        "variable": "alpha:INFARKT",
+                        "resource": "Condition",
+                        "element": "Condition.recordedDate",
+                        "code_filter": {
+                            "element": "Condition.code",
+                            "system": "ICD10",
+                            "codes": ["I21*"],
+                        },
+                        "pick": "first",
+                        "note": HOSTILE,
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    result = _build(runner, catalogue, tmp_path / "index", tmp_path / "site")
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "site/variables/alpha/INFARKT/index.html").read_text(encoding="utf-8")
+    assert 'id="pasientjournal"' in page
+    assert "<code>Condition.recordedDate</code>" in page and "<code>I21*</code>" in page
+    assert "<script>window.__pwned" not in page and "&lt;/title&gt;&lt;script&gt;" in page
+    unbound = (tmp_path / "site/variables/alpha/DIAG/index.html").read_text(encoding="utf-8")
+    assert 'id="pasientjournal"' not in unbound
+    reg = (tmp_path / "site/registers/alpha/index.html").read_text(encoding="utf-8")
+    assert 'id="datafangst"' in reg
+    assert re.search(r"<td><code>basis</code></td><td>2</td><td>1 \(50 %\)</td>", reg)

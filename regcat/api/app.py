@@ -15,7 +15,7 @@ from regcat import __version__
 from regcat.api.deps import AppState
 from regcat.api.guards import Guards
 from regcat.api.reader import IndexReader
-from regcat.api.routes import catalogue, mappings, proposals, search, sparql, users
+from regcat.api.routes import catalogue, ehr, mappings, proposals, search, sparql, users
 from regcat.api.settings import Settings
 from regcat.errors import RegcatError
 from regcat.store import StoreError, open_store
@@ -115,7 +115,7 @@ def create_app(settings: Settings | None = None, *, contract_only: bool = False)
     )
     app.state.regcat = regcat_state
     _errors(app)
-    for module in (catalogue, search, mappings, proposals, users, sparql):
+    for module in (catalogue, search, mappings, proposals, users, sparql, ehr):
         app.include_router(module.router, prefix="/api")
     _site(app, None if contract_only else settings.site_dir)
     app.add_middleware(Guards, max_body=settings.max_body_bytes, max_depth=settings.max_json_depth)

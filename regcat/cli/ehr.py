@@ -99,6 +99,8 @@ def prefill_command(
     for key, count in sorted(validation.get("by_rule", {}).items()):
         severity = validation.get("severity", {}).get(key, "error")
         err.print(f"  {severity}: {key}: {count} event(s)", markup=False)
+    for why, count in report.skipped.items():
+        err.print(f"warning: {count:,} resource(s) skipped: {why}", markup=False)
     if report.ignored_files:
         err.print(
             f"note: not read (no resource type in the name): {', '.join(report.ignored_files)}",

@@ -46,6 +46,7 @@ class PrefillReport:
     patients: int = 0
     resources: dict[str, int] = field(default_factory=dict)  # read, per type
     ignored_files: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  # why -> resources not used
     fields: int = 0
     bound: list[str] = field(default_factory=list)
     manual: list[str] = field(default_factory=list)  # no binding: to complete in every event
@@ -236,16 +237,23 @@ def prefill(
             # Dates without an offset are read as UTC, whatever the machine's zone.
             con.execute("SET TimeZone = 'UTC'")
             try:
-                for statement in compiled.statements:
+                for statement in compiled.reads:
                     con.execute(statement)
+                for resource, files in compiled.resources.items():
+                    other, orphan = con.execute(ehr_sql.unusable(resource)).fetchone()
+                    con.execute(ehr_sql.tidy(resource))
+                    if files:
+                        count = con.execute(
+                            f"SELECT count(*) FROM {ehr_sql.quote('res_' + resource)}"
+                        ).fetchone()[0]
+                        report.resources[resource] = int(count)
+                    if other:
+                        report.skipped[f"{resource}: another resource type in its file"] = other
+                    if orphan:
+                        report.skipped[f"{resource}: names no patient"] = orphan
+                con.execute(compiled.build)
             except duckdb.Error as exc:
                 raise _duck_error(exc, source.files) from None
-            for resource in compiled.resources:
-                count = con.execute(
-                    f"SELECT count(*) FROM {ehr_sql.quote('res_' + resource)}"
-                ).fetchone()[0]
-                if source.files.get(resource):
-                    report.resources[resource] = int(count)
             _summarise(con, plan, report)
             report.validation = _validation(con, catalogue, plan, today, input_path)
             target_dir = out.parent if out is not None else None

@@ -87,8 +87,10 @@ def first_bad_line(path: Path) -> tuple[int, str] | None:
                     continue
                 try:
                     data = json.loads(raw)
-                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                    return number, getattr(exc, "msg", None) or str(exc)
+                except UnicodeDecodeError as exc:
+                    return number, f"not UTF-8 at byte {exc.start + 1} of the line; NDJSON is UTF-8"
+                except json.JSONDecodeError as exc:
+                    return number, f"{exc.msg} at column {exc.colno}"
                 if not isinstance(data, dict):
                     return number, f"a JSON {type(data).__name__}, not a resource"
     except OSError:

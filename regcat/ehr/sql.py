@@ -45,8 +45,28 @@ NOT_FOUND = "no matching FHIR resource"
 @dataclass
 class Compiled:
     plan: FormPlan
-    statements: list[str]
+    reads: list[str]  # CREATE TEMP TABLE "res_<Type>", one per resource type
+    build: str  # CREATE TEMP TABLE prefill
     resources: dict[str, list[str]]  # resource type -> files read (empty: none given)
+
+    @property
+    def statements(self) -> list[str]:
+        return [*self.reads, *(tidy(r) for r in self.resources), self.build]
+
+
+def unusable(resource: str) -> str:
+    """Counts of the rows read for a type that cannot be used: another resource type in
+    its file, and resources that name no patient."""
+    table = quote(f"res_{resource}")
+    return (
+        f"SELECT count(*) FILTER (WHERE _type IS DISTINCT FROM {literal(resource)}), "
+        f"count(*) FILTER (WHERE _type = {literal(resource)} AND _pat IS NULL) FROM {table}"
+    )
+
+
+def tidy(resource: str) -> str:
+    table = quote(f"res_{resource}")
+    return f"DELETE FROM {table} WHERE _type IS DISTINCT FROM {literal(resource)} OR _pat IS NULL"
 
 
 def _scalar(resolved: Resolved, row: str = "r") -> str:
@@ -195,6 +215,7 @@ def _read(resource: str, tree: ColumnTree, files: list[str], max_bytes: int) -> 
     table = quote(f"res_{resource}")
     select = (
         f'{_patient(resource)} AS _pat, {literal(resource + "/")} || r."id" AS _rid, '
+        'r."resourceType" AS _type, '
         + ", ".join(f"r.{quote(k)}" for k in columns if k != "resourceType")
     )
     if not files:
@@ -204,8 +225,7 @@ def _read(resource: str, tree: ColumnTree, files: list[str], max_bytes: int) -> 
     paths = "[" + ", ".join(literal(f) for f in files) + "]"
     return (
         f"CREATE TEMP TABLE {table} AS SELECT {select} FROM read_json({paths}, "
-        f"format = 'newline_delimited', columns = {{{spec}}}, maximum_object_size = {max_bytes}) r "
-        f'WHERE r."resourceType" = {literal(resource)}'
+        f"format = 'newline_delimited', columns = {{{spec}}}, maximum_object_size = {max_bytes}) r"
     )
 
 
@@ -249,7 +269,7 @@ def _output(bound: Bound, raw: str) -> str:
 
 def compile_plan(plan: FormPlan, sources: dict[str, list[str]], max_bytes: int) -> Compiled:
     trees = _tree(plan)
-    statements = [
+    reads = [
         _read(res, tree, sources.get(res, []), max_bytes) for res, tree in sorted(trees.items())
     ]
     ctes = []
@@ -314,12 +334,12 @@ def compile_plan(plan: FormPlan, sources: dict[str, list[str]], max_bytes: int) 
     for i, b in enumerate(plan.bound):
         columns.append(f"coalesce(a{i}.src, []::VARCHAR[]) AS {quote('src:' + b.name)}")
     joins = " ".join(f"LEFT JOIN a{i} ON a{i}.event = e.event" for i in range(len(plan.bound)))
-    statements.append(
+    build = (
         "CREATE TEMP TABLE prefill AS WITH "
         + ",\n".join(ctes)
         + f"\nSELECT {', '.join(columns)} FROM ev e {joins} ORDER BY _row"
     )
-    return Compiled(plan, statements, {r: sources.get(r, []) for r in sorted(trees)})
+    return Compiled(plan, reads, build, {r: sources.get(r, []) for r in sorted(trees)})
 
 
 # --- output --------------------------------------------------------------------------

@@ -87,6 +87,7 @@ def api_index(request: Request, st: AppState = Depends(state)):
         "code_systems": "/api/code-systems",
         "mapping_sets": "/api/mapping-sets",
         "overlap": "/api/overlap/reuse",
+        "coverage": "/api/coverage",
         "proposals": "/api/proposals",
         "sparql": "/api/sparql",
         "docs": "/api/docs",
