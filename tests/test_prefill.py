@@ -603,9 +603,10 @@ def _bulk_with_conditions(folder: Path, text: str) -> Path:
 
 def test_oversized_line_is_refused_quickly_naming_file_and_line(cat, tmp_path: Path) -> None:
     small = json.dumps(fb.condition("c0", "E11.9", "2020-01-01"))
+    other = json.dumps(fb.condition("c2", "E11.9", "2020-01-01"))
     big = fb.condition("c1", "E11.9", "2020-01-01")
     big["note"] = [{"text": "x" * 3_000_000}]
-    folder = _bulk_with_conditions(tmp_path / "bulk", f"{small}\n{small}\n{json.dumps(big)}\n")
+    folder = _bulk_with_conditions(tmp_path / "bulk", f"{small}\n{other}\n{json.dumps(big)}\n")
     out = tmp_path / "out.jsonl"
     started = time.perf_counter()
     with pytest.raises(RegcatError) as caught:
@@ -1117,3 +1118,20 @@ def test_ndjson_in_another_encoding_names_the_line(cat, tmp_path: Path) -> None:
     assert caught.value.message.startswith("line 2: ") and "not UTF-8" in caught.value.message
     assert caught.value.path == str(folder / "Patient.ndjson")
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_form_without_bindings_is_all_manual(cat, tmp_path: Path) -> None:
+    report, rows = run(cat, tmp_path, [fb.patient("p1"), fb.patient("p2")], form="heart_qol")
+    assert [r["patient"] for r in rows] == ["Patient/p1", "Patient/p2"]
+    assert all(r["values"] == {} and r["to_complete"] == [] for r in rows)
+    assert report.bound == [] and len(report.manual) == report.fields == 14
+    assert report.validation["by_rule"] == {} and report.validation["errors"] == 0
+
+
+def test_a_resource_id_seen_twice_counts_once(cat, tmp_path: Path) -> None:
+    first = fb.medication_administration("m1", "B01AC06", "2024-03-15")
+    again = fb.medication_administration("m1", "B01AC24", "2024-03-15")  # same id
+    report, rows = run(cat, tmp_path, [fb.patient(), fb.procedure(), first, again], bulk=True)
+    assert report.skipped == {"MedicationAdministration: an id seen before (the first is used)": 1}
+    row = one(rows)
+    assert row["values"]["PCI_ASAFORE"] == "1" and "PCI_TICFORE" not in row["values"]

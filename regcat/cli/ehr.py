@@ -89,7 +89,7 @@ def prefill_command(
         f"validator: {errors} error(s), {warnings} warning(s)",
         markup=False,
     )
-    if report.events:
+    if report.events and report.bound:
         table = Table("field", "filled", "to complete", title="bound fields", title_justify="left")
         for name in report.bound:
             table.add_row(
@@ -99,6 +99,12 @@ def prefill_command(
     for key, count in sorted(validation.get("by_rule", {}).items()):
         severity = validation.get("severity", {}).get(key, "error")
         err.print(f"  {severity}: {key}: {count} event(s)", markup=False)
+    if report.manual:
+        err.print(
+            f"{len(report.manual)} field(s) have no EHR binding and are completed by hand "
+            "in every event (listed as `manual` in --report)",
+            markup=False,
+        )
     for why, count in report.skipped.items():
         err.print(f"warning: {count:,} resource(s) skipped: {why}", markup=False)
     if report.ignored_files:

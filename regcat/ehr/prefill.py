@@ -167,8 +167,17 @@ def _head(path: Path) -> list[str]:
 def _validation(con, catalogue, plan, today: dt.date | None, input_path: Path) -> dict:
     from regcat.checker import check_relation
 
-    con.execute(ehr_sql.submission_view(plan))
     filled = [b.name for b in plan.bound]
+    if not filled:
+        return {
+            "errors": 0,
+            "warnings": 0,
+            "by_rule": {},
+            "severity": {},
+            "examples": [],
+            "note": "no field of the form is bound: nothing was filled to check",
+        }
+    con.execute(ehr_sql.submission_view(plan))
     report = check_relation(
         con,
         catalogue,
@@ -240,7 +249,7 @@ def prefill(
                 for statement in compiled.reads:
                     con.execute(statement)
                 for resource, files in compiled.resources.items():
-                    other, orphan = con.execute(ehr_sql.unusable(resource)).fetchone()
+                    other, orphan, twice = con.execute(ehr_sql.unusable(resource)).fetchone()
                     con.execute(ehr_sql.tidy(resource))
                     if files:
                         count = con.execute(
@@ -251,6 +260,8 @@ def prefill(
                         report.skipped[f"{resource}: another resource type in its file"] = other
                     if orphan:
                         report.skipped[f"{resource}: names no patient"] = orphan
+                    if twice:
+                        report.skipped[f"{resource}: an id seen before (the first is used)"] = twice
                 con.execute(compiled.build)
             except duckdb.Error as exc:
                 raise _duck_error(exc, source.files) from None

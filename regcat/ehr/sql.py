@@ -58,15 +58,22 @@ def unusable(resource: str) -> str:
     """Counts of the rows read for a type that cannot be used: another resource type in
     its file, and resources that name no patient."""
     table = quote(f"res_{resource}")
+    usable = f"_type = {literal(resource)} AND _pat IS NOT NULL"
     return (
         f"SELECT count(*) FILTER (WHERE _type IS DISTINCT FROM {literal(resource)}), "
-        f"count(*) FILTER (WHERE _type = {literal(resource)} AND _pat IS NULL) FROM {table}"
+        f"count(*) FILTER (WHERE _type = {literal(resource)} AND _pat IS NULL), "
+        f"count(*) FILTER (WHERE {usable}) - count(DISTINCT _rid) FILTER (WHERE {usable}) "
+        f"FROM {table}"
     )
 
 
 def tidy(resource: str) -> str:
+    """Keep the usable rows, and one of each id (the first in the file)."""
     table = quote(f"res_{resource}")
-    return f"DELETE FROM {table} WHERE _type IS DISTINCT FROM {literal(resource)} OR _pat IS NULL"
+    return (
+        f"DELETE FROM {table} WHERE _type IS DISTINCT FROM {literal(resource)} OR _pat IS NULL "
+        f"OR rowid NOT IN (SELECT min(rowid) FROM {table} GROUP BY _rid)"
+    )
 
 
 def _scalar(resolved: Resolved, row: str = "r") -> str:
@@ -347,7 +354,7 @@ def compile_plan(plan: FormPlan, sources: dict[str, list[str]], max_bytes: int) 
 
 def submission_view(plan: FormPlan) -> str:
     """The filled columns only: the validator checks what prefill wrote."""
-    cols = ", ".join(quote(b.name) for b in plan.bound) or "NULL AS _none"
+    cols = ", ".join(quote(b.name) for b in plan.bound)
     return f"CREATE TEMP VIEW submission AS SELECT {cols} FROM prefill ORDER BY _row"
 
 
