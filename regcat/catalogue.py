@@ -22,7 +22,7 @@ from regcat.generated.model import (
     ValueSet,
     Variable,
 )
-from regcat.io import YamlDocument, read_yaml
+from regcat.io import BINDING_LINE, YamlDocument, read_yaml
 from regcat.layout import ContentFile, content_files
 from regcat.load import FileResult, Symbols, load_file
 from regcat.validate import check_file, check_references
@@ -50,6 +50,8 @@ class FileSummary:
                 self._doc = read_yaml(self.file.path)
             except RegcatError:
                 return None
+            if self.file.kind == "ehr":
+                self._doc.id_line = BINDING_LINE
         return self._doc.line_of(key)
 
 

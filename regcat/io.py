@@ -56,7 +56,7 @@ class YamlDocument:
     """A parsed YAML file. Lines of entities are looked up only when a finding needs
     one, so the fast path never tracks positions."""
 
-    __slots__ = ("path", "data", "text", "digest", "_lines")
+    __slots__ = ("path", "data", "text", "digest", "_lines", "id_line")
 
     def __init__(self, path: Path, data: Any, text: str, digest: str) -> None:
         self.path = path
@@ -64,6 +64,7 @@ class YamlDocument:
         self.text = text
         self.digest = digest
         self._lines: dict[str, int] | None = None
+        self.id_line = _ID_LINE  # what names an entity; EHR binding files name variables
 
     def line_of(self, key: str | None) -> int | None:
         """The line where the mapping with `id: key` (or `code: key`) starts."""
@@ -72,7 +73,7 @@ class YamlDocument:
         if self._lines is None:
             self._lines = {}
             for number, line in enumerate(self.text.splitlines(), start=1):
-                match = _ID_LINE.match(line)
+                match = self.id_line.match(line)
                 if match:
                     value = match.group(2).strip().strip("'\"")
                     self._lines.setdefault(value, number)
@@ -80,6 +81,7 @@ class YamlDocument:
 
 
 _ID_LINE = re.compile(r"^\s*(?:-\s+)?(id|code):\s*(.+?)\s*$")
+BINDING_LINE = re.compile(r"^\s*(?:-\s+)?(variable|form|register_id):\s*(.+?)\s*$")
 
 
 def read_bytes(path: Path) -> bytes:

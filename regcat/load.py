@@ -22,7 +22,7 @@ from regcat.generated.model import (
     ValueSet,
     Variable,
 )
-from regcat.io import YamlDocument, read_yaml
+from regcat.io import BINDING_LINE, YamlDocument, read_yaml
 from regcat.layout import ContentFile
 
 # Lists inside a register file and the model class of their items.
@@ -172,6 +172,7 @@ def load_file(file: ContentFile) -> FileResult:
     elif file.kind == "instrument":
         result.obj = _validate(result, Instrument, data, ident)
     elif file.kind == "ehr":
+        doc.id_line = BINDING_LINE
         register_id = data.get("register_id")
         result.obj = _validate(
             result, EhrBindingSet, data, register_id if isinstance(register_id, str) else ident

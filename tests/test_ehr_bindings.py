@@ -403,3 +403,11 @@ def test_coverage_cli(runner, tmp_path: Path) -> None:
     assert table.exit_code == 0 and "prosedyre" in table.output and "3 (60%)" in table.output
     unknown = runner.invoke(app, [*base, "--register", "beta"])
     assert unknown.exit_code == 2 and "no register 'beta'" in unknown.output
+
+
+def test_findings_name_the_line_of_the_binding(tmp_path: Path) -> None:
+    root = _catalogue(tmp_path, _broken({"unit": "mmHg"}))
+    text = (root / "ehr" / "alpha.yaml").read_text(encoding="utf-8").splitlines()
+    line = next(n for n, t in enumerate(text, 1) if t.strip() == "- variable: alpha:VEKT")
+    [message] = _messages(root)
+    assert message.startswith(f"ehr/alpha.yaml:{line}: alpha:VEKT: unit:")
