@@ -141,3 +141,33 @@ def coverage_command(
     cells = [f"{summary['counts'][c]} ({summary['shares'][c]:.0%})" for c in CATEGORIES]
     table.add_row("all", "", str(summary["variables"]), *cells, style="bold")
     out.print(table)
+
+
+@app.command("codegen-prefill")
+@handle_errors
+def codegen_prefill_command(
+    register: Annotated[str, typer.Argument(help="Register id, e.g. noric.")],
+    form: Annotated[str, typer.Option("--form", help="Form id, e.g. angio_pci.")],
+    input_dir: Annotated[
+        str, typer.Option("--input-dir", help="Where the script will find the NDJSON files.")
+    ] = "export",
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write here (default: standard output).")
+    ] = None,
+) -> None:
+    """The SQL `regcat prefill` runs for a form, as a DuckDB script over a Bulk Data
+    export folder: to review, or to run where regcat is not installed."""
+    from regcat.cli.core import indexed_catalogue
+    from regcat.codegen.header import catalogue_version, header
+    from regcat.ehr.bindings import plan_form
+    from regcat.ehr.sql import script
+
+    catalogue = indexed_catalogue()
+    plan = plan_form(catalogue, register, form)
+    what = f"the EHR bindings of {register}:{form}"
+    text = script(plan, input_dir, header("--", what, catalogue_version(catalogue.root)))
+    if out_file is None:
+        out.print(text, markup=False, highlight=False, soft_wrap=True, end="")
+    else:
+        write_text_atomic(out_file, text)
+        err.print(f"wrote {out_file}", markup=False)

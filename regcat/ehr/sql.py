@@ -475,3 +475,29 @@ def questionnaire_rows(
         f"{_to_complete(plan, ids=True)} AS todo, {item_list} AS items FROM prefill) "
         "ORDER BY _row"
     )
+
+
+# --- a script to run without regcat ------------------------------------------------------
+
+
+def script(plan: FormPlan, input_dir: str, header_text: str) -> str:
+    """The whole prefill as one DuckDB SQL script over a Bulk Data export folder, laid
+    out by sqlglot: what `regcat prefill` runs, to read, review or run in `duckdb`."""
+    import sqlglot
+
+    folder = input_dir.rstrip("/") or "."
+    sources = {r: [f"{folder}/{r}.*ndjson"] for r in _tree(plan)}
+    compiled = compile_plan(plan, sources, 16 * 1024 * 1024 + (1 << 20))
+    body = [
+        "SET TimeZone = 'UTC'",
+        *compiled.statements,
+        "SELECT * FROM prefill ORDER BY _row",
+    ]
+    pretty = [sqlglot.transpile(s, read="duckdb", write="duckdb", pretty=True)[0] for s in body]
+    types = ", ".join(sorted(sources))
+    notes = (
+        f"-- Reads {folder}/<Type>.ndjson (and <Type>.001.ndjson, …) for: {types}.\n"
+        "-- Every one of these types needs at least one file (DuckDB refuses an empty glob).\n"
+        "-- Run: duckdb -c '.read this-file.sql'\n"
+    )
+    return header_text + notes + "\n" + ";\n\n".join(pretty) + ";\n"
