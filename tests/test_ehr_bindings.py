@@ -411,3 +411,79 @@ def test_findings_name_the_line_of_the_binding(tmp_path: Path) -> None:
     line = next(n for n, t in enumerate(text, 1) if t.strip() == "- variable: alpha:VEKT")
     [message] = _messages(root)
     assert message.startswith(f"ehr/alpha.yaml:{line}: alpha:VEKT: unit:")
+
+
+@pytest.mark.parametrize(
+    ("codes", "fhir_code", "expected"),
+    [
+        (["I214", "I219", "I10"], "I21.4", "I214"),  # the value set writes ICD-10-NO style
+        (["I21.4", "I21.9", "I10"], "I214", "I21.4"),  # the value set writes WHO style
+        (["I21.4", "I21.9", "I10"], "I10", "I10"),
+    ],
+)
+def test_icd10_codes_are_written_as_the_value_set_writes_them(
+    tmp_path: Path, codes: list[str], fhir_code: str, expected: str
+) -> None:
+    from regcat.ehr.prefill import prefill
+
+    register = _register()
+    register["variables"].append(
+        {
+            "id": "alpha:HOVED",
+            "form": "prosedyre",
+            "label": {"nb": "Hovedtilstand"},
+            "datatype": "coded",
+            "value_set": "alpha:ICD",
+        }
+    )
+    register["value_sets"].append(
+        {
+            "id": "alpha:ICD",
+            "code_system": "ICD10",
+            "codes": [{"code": c, "label": {"nb": c}} for c in codes],
+        }
+    )
+    data = _bindings()
+    data["bindings"].append(
+        {
+            "variable": "alpha:HOVED",
+            "resource": "Condition",
+            "element": "Condition.code",
+            "code_filter": {"element": "Condition.code", "system": "ICD10", "codes": ["I*"]},
+            "window_start_days": 0,
+            "window_end_days": 0,
+            "pick": "first",
+        }
+    )
+    root = write_catalogue(tmp_path / "cat", [register])
+    systems = (root / "codesystems.yaml").read_text(encoding="utf-8")
+    (root / "codesystems.yaml").write_text(systems + "- id: LOINC\n  name:\n    nb: LOINC\n")
+    (root / "ehr").mkdir()
+    (root / "ehr" / "alpha.yaml").write_text(dump_yaml(data), encoding="utf-8")
+    bulk = tmp_path / "bulk"
+    bulk.mkdir()
+    patient = {"resourceType": "Patient", "id": "p1"}
+    procedure = {
+        "resourceType": "Procedure",
+        "id": "x1",
+        "status": "completed",
+        "subject": {"reference": "Patient/p1"},
+        "performedDateTime": "2024-03-05",
+        "code": {
+            "coding": [{"system": "https://w3id.org/regcat/fhir/CodeSystem/NCSP", "code": "FNG05"}]
+        },
+    }
+    condition = {
+        "resourceType": "Condition",
+        "id": "c1",
+        "subject": {"reference": "Patient/p1"},
+        "recordedDate": "2024-03-05",
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-no", "code": fhir_code}]},
+    }
+    for resource in (patient, procedure, condition):
+        (bulk / f"{resource['resourceType']}.ndjson").write_text(json.dumps(resource) + "\n")
+    out = tmp_path / "out.jsonl"
+    report = prefill(Catalogue.load(root), "alpha", "prosedyre", bulk, "json", out)
+    assert report.events == 1
+    row = json.loads(out.read_text(encoding="utf-8"))
+    assert row["values"]["HOVED"] == expected

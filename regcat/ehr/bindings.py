@@ -9,6 +9,7 @@ values are codes of the variable's value set) and gives what `regcat.ehr.sql` co
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -215,7 +216,7 @@ class Bound:
     name: str  # technical name: the column
     checked: CheckedBinding
     value_codes: frozenset[str] = frozenset()  # the value set's codes, if any
-    icd10_without_dot: bool = False
+    icd10_style: str | None = None  # "dotted" or "plain": as the value set writes them
 
     @property
     def binding(self) -> EhrBinding:
@@ -365,10 +366,13 @@ def _bound(catalogue, variable: Variable, checked: CheckedBinding, problems: lis
         problems.append(
             f"{variable.id}: a date variable, but {binding.element} is a {element.type}"
         )
-    icd_plain = bool(value_codes) and any(
-        c[:1].isalpha() and len(c) > 3 and "." not in c for c in value_codes
-    )
-    return Bound(variable, technical(variable), checked, value_codes, icd_plain)
+    # ICD-10 codes come dotted (I21.4, WHO) or not (I214, ICD-10-NO): write them the way
+    # the variable's value set does.
+    icd = [c for c in value_codes if re.fullmatch(r"[A-Z]\d\d(\.?\w+)?", c) and len(c) > 3]
+    style = None
+    if icd:
+        style = "dotted" if sum("." in c for c in icd) * 2 >= len(icd) else "plain"
+    return Bound(variable, technical(variable), checked, value_codes, style)
 
 
 def form_ids_with_bindings(catalogue, register_id: str) -> list[str]:

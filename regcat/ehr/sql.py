@@ -38,8 +38,6 @@ from regcat.ehr.fhirpath import (
 
 UCUM = "http://unitsofmeasure.org"
 MAX_SOURCES = 20  # resources named as the source of an any/count value
-NO_BINDING = "no EHR binding"
-NOT_FOUND = "no matching FHIR resource"
 
 
 @dataclass
@@ -116,12 +114,14 @@ def _value(bound: Bound) -> str:
         if bound.binding.code_filter is None:
             return "NULL"
         code = f'list_filter({_codings(element)}, lambda c: {_match(bound)})[1]."code"'
-        if bound.binding.code_filter.system == "ICD10" and bound.icd10_without_dot:
-            code = f"replace({code}, '.', '')"
+        if bound.binding.code_filter.system == "ICD10" and bound.icd10_style:
+            plain = f"replace({code}, '.', '')"
+            if bound.icd10_style == "plain":
+                return plain
+            dotted = f"left({plain}, 3) || '.' || {plain}[4:]"
+            return f"CASE WHEN length({plain}) > 3 THEN {dotted} ELSE {plain} END"
         return code
-    if element.type == "Quantity":
-        return f'({_scalar(element)})."value"'
-    if element.type == "Identifier":
+    if element.type in ("Quantity", "Identifier"):
         return f'({_scalar(element)})."value"'
     if element.type == "Coding":
         return f'({_scalar(element)})."code"'
@@ -392,26 +392,25 @@ def json_rows(plan: FormPlan) -> str:
     )
 
 
+# A QuestionnaireResponse answer per datatype: its value[x] and how the text becomes it.
+_ANSWERS = {
+    "date": ("valueDate", "{}"),
+    "datetime": ("valueDateTime", "{}"),
+    "time": ("valueTime", "{}"),
+    "integer": ("valueInteger", "TRY_CAST({} AS BIGINT)"),
+    "decimal": ("valueDecimal", "TRY_CAST({} AS DOUBLE)"),
+    "boolean": ("valueBoolean", "lower({}) IN ('true', '1', 'yes', 'ja')"),
+}
+
+
 def _answer(variable, column: str, system: str) -> str:
-    datatype = variable.datatype
     col = quote(column)
-    if datatype == "coded":
+    if variable.datatype == "coded":
         return (
             f"json_object('valueCoding', json_object('system', {literal(system)}, 'code', {col}))"
         )
-    if datatype == "date":
-        return f"json_object('valueDate', {col})"
-    if datatype == "datetime":
-        return f"json_object('valueDateTime', {col})"
-    if datatype == "time":
-        return f"json_object('valueTime', {col})"
-    if datatype == "integer":
-        return f"json_object('valueInteger', TRY_CAST({col} AS BIGINT))"
-    if datatype == "decimal":
-        return f"json_object('valueDecimal', TRY_CAST({col} AS DOUBLE))"
-    if datatype == "boolean":
-        return f"json_object('valueBoolean', lower({col}) IN ('true', '1', 'yes', 'ja'))"
-    return f"json_object('valueString', {col})"
+    key, value = _ANSWERS.get(variable.datatype, ("valueString", "{}"))
+    return f"json_object('{key}', {value.format(col)})"
 
 
 def _usable(variable, column: str) -> str:
