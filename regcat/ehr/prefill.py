@@ -246,47 +246,57 @@ def prefill(
             # Dates without an offset are read as UTC, whatever the machine's zone.
             con.execute("SET TimeZone = 'UTC'")
             try:
-                for statement in compiled.reads:
-                    con.execute(statement)
-                for resource, files in compiled.resources.items():
-                    other, orphan, twice = con.execute(ehr_sql.unusable(resource)).fetchone()
-                    con.execute(ehr_sql.tidy(resource))
-                    if files:
-                        count = con.execute(
-                            f"SELECT count(*) FROM {ehr_sql.quote('res_' + resource)}"
-                        ).fetchone()[0]
-                        report.resources[resource] = int(count)
-                    if other:
-                        report.skipped[f"{resource}: another resource type in its file"] = other
-                    if orphan:
-                        report.skipped[f"{resource}: names no patient"] = orphan
-                    if twice:
-                        report.skipped[f"{resource}: an id seen before (the first is used)"] = twice
-                con.execute(compiled.build)
+                _run(con, compiled, report)
             except duckdb.Error as exc:
                 raise _duck_error(exc, source.files) from None
             _summarise(con, plan, report)
             report.validation = _validation(con, catalogue, plan, today, input_path)
-            target_dir = out.parent if out is not None else None
-            if target_dir is not None and not target_dir.is_dir():
-                raise RegcatError("the output's folder does not exist", target_dir)
-            fd, tmp_name = tempfile.mkstemp(prefix=".regcat-prefill-", dir=target_dir)
-            os.close(fd)
-            tmp = Path(tmp_name)
-            try:
-                _write(con, plan, catalogue, fmt, source.kind, tmp)
-                if out is None:
-                    with tmp.open("rb") as handle:
-                        shutil.copyfileobj(handle, sys.stdout.buffer)
-                    sys.stdout.flush()
-                else:
-                    os.replace(tmp, out)
-            finally:
-                tmp.unlink(missing_ok=True)
+            _deliver(con, plan, catalogue, fmt, source.kind, out)
         finally:
             con.close()
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _run(con, compiled: ehr_sql.Compiled, report: PrefillReport) -> None:
+    """Read each resource type, set aside (and count) what cannot be used, fill the form."""
+    for statement in compiled.reads:
+        con.execute(statement)
+    for resource, files in compiled.resources.items():
+        other, orphan, twice = con.execute(ehr_sql.unusable(resource)).fetchone()
+        con.execute(ehr_sql.tidy(resource))
+        if files:
+            table = ehr_sql.quote("res_" + resource)
+            report.resources[resource] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        for count, why in (
+            (other, "another resource type in its file"),
+            (orphan, "names no patient"),
+            (twice, "an id seen before (the first is used)"),
+        ):
+            if count:
+                report.skipped[f"{resource}: {why}"] = int(count)
+    con.execute(compiled.build)
+
+
+def _deliver(con, plan, catalogue, fmt: str, kind: str, out: Path | None) -> None:
+    """Write to a temp file beside the target, then move it into place (or copy it to
+    standard output): a failed run never leaves half a file."""
+    target_dir = out.parent if out is not None else None
+    if target_dir is not None and not target_dir.is_dir():
+        raise RegcatError("the output's folder does not exist", target_dir)
+    fd, tmp_name = tempfile.mkstemp(prefix=".regcat-prefill-", dir=target_dir)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        _write(con, plan, catalogue, fmt, kind, tmp)
+        if out is None:
+            with tmp.open("rb") as handle:
+                shutil.copyfileobj(handle, sys.stdout.buffer)
+            sys.stdout.flush()
+        else:
+            os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _summarise(con, plan, report: PrefillReport) -> None:
