@@ -235,9 +235,6 @@ class FormPlan:
     def names(self) -> list[str]:
         return [technical(v) for v in self.variables]
 
-    def resources(self) -> list[str]:
-        return sorted({b.binding.resource for b in self.bound})
-
 
 def technical(variable: Variable) -> str:
     return variable.id.split(":", 1)[1]

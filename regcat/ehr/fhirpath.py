@@ -174,7 +174,9 @@ def _field_type(annotation) -> tuple[str, bool]:
     klass = getattr(annotation, "_model_klass", None)
     if isinstance(klass, str):
         return klass.rsplit(".", 1)[1], many
-    return getattr(annotation, "__name__", "string").lower(), many
+    plain = {"bool": "boolean", "str": "string", "int": "integer", "Decimal": "decimal"}
+    name = getattr(annotation, "__name__", "str")
+    return plain.get(name, name), many
 
 
 @cache
@@ -259,17 +261,19 @@ def resolve(text: str, resource: str | None = None) -> Resolved:
                 f = known[step.name]
             elif step.name in choices(current):
                 options = choices(current)[step.name]
+                # FHIR's own type names: dateTime, Quantity, …
+                names = ", ".join(sorted(known[j].type for j in options.values()))
                 nxt = steps[k + 1] if k + 1 < len(steps) else None
                 if nxt is None or nxt.kind != "ofType":
                     raise FhirPathError(
                         f"FHIRPath {text!r}: {current}.{step.name} is a choice of "
-                        f"{', '.join(sorted(options))}; say which with ofType(…)"
+                        f"{names}; say which with ofType(…)"
                     )
                 wanted = nxt.name[:1].upper() + nxt.name[1:]
                 if wanted not in options:
                     raise FhirPathError(
                         f"FHIRPath {text!r}: {current}.{step.name} cannot be {nxt.name} "
-                        f"(one of {', '.join(sorted(options))})"
+                        f"(one of {names})"
                     )
                 f = known[options[wanted]]
                 k += 1
