@@ -193,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     say(f"  patients/s (best)           {patient_rate:>12,.0f}")
     say(
-        f"  questionnaire-response      {qr_seconds:>10.2f} s  ({qr_lines:,} resources, "
-        f"{read / qr_seconds:,.0f} resources/s)"
+        f"  questionnaire-response      {qr_seconds:>10.2f} s  ({qr_lines:,} responses written, "
+        f"{read / qr_seconds:,.0f} resources read/s)"
     )
     say(f"  output (json)               {out_bytes / 1e6:>10.1f} MB")
     say(
