@@ -377,4 +377,5 @@ def test_ehr_binding_and_coverage_are_shown_escaped(tmp_path: Path, runner) -> N
     assert 'id="pasientjournal"' not in unbound
     reg = (tmp_path / "site/registers/alpha/index.html").read_text(encoding="utf-8")
     assert 'id="datafangst"' in reg
-    assert re.search(r"<td><code>basis</code></td><td>2</td><td>1 \(50 %\)</td>", reg)
+    assert re.search(r"<td><code>basis</code></td><td>2</td><td>1 \(50&nbsp;%\)</td>", reg)
+    assert re.search(r'href="\.\./\.\./variables/alpha/INFARKT/#pasientjournal">EHR</a>', reg)
