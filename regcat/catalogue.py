@@ -22,9 +22,9 @@ from regcat.generated.model import (
     ValueSet,
     Variable,
 )
-from regcat.io import BINDING_LINE, YamlDocument, read_yaml
+from regcat.io import YamlDocument
 from regcat.layout import ContentFile, content_files
-from regcat.load import FileResult, Symbols, load_file
+from regcat.load import FileResult, Symbols, load_file, read_document
 from regcat.validate import check_file, check_references
 
 # Below this much content, starting worker processes costs more than it saves.
@@ -47,11 +47,9 @@ class FileSummary:
             return None
         if self._doc is None:
             try:
-                self._doc = read_yaml(self.file.path)
+                self._doc = read_document(self.file)
             except RegcatError:
                 return None
-            if self.file.kind == "ehr":
-                self._doc.id_line = BINDING_LINE
         return self._doc.line_of(key)
 
 

@@ -67,7 +67,8 @@ class YamlDocument:
         self.id_line = _ID_LINE  # what names an entity; EHR binding files name variables
 
     def line_of(self, key: str | None) -> int | None:
-        """The line where the mapping with `id: key` (or `code: key`) starts."""
+        """The line where the mapping with `id: key` (or `code: key`; see `id_line`)
+        starts."""
         if key is None:
             return None
         if self._lines is None:

@@ -147,13 +147,22 @@ def _load_codesystems(result: FileResult, data: dict) -> None:
     result.obj = systems
 
 
+def read_document(file: ContentFile) -> YamlDocument:
+    """A content file's YAML, with the lines that name its entities: `id:`/`code:`, and
+    in EHR binding files the `variable:` (or form, register) a binding is about."""
+    doc = read_yaml(file.path)
+    if file.kind == "ehr":
+        doc.id_line = BINDING_LINE
+    return doc
+
+
 def load_file(file: ContentFile) -> FileResult:
     """Parse and schema-check one file. Unreadable or malformed files raise RegcatError."""
     if file.kind == "mappings":
         from regcat.sssom import load_mapping_file
 
         return load_mapping_file(file)
-    doc = read_yaml(file.path)
+    doc = read_document(file)
     result = FileResult(file, doc.digest, doc=doc)
     data = doc.data
     if not isinstance(data, dict):
@@ -172,7 +181,6 @@ def load_file(file: ContentFile) -> FileResult:
     elif file.kind == "instrument":
         result.obj = _validate(result, Instrument, data, ident)
     elif file.kind == "ehr":
-        doc.id_line = BINDING_LINE
         register_id = data.get("register_id")
         result.obj = _validate(
             result, EhrBindingSet, data, register_id if isinstance(register_id, str) else ident

@@ -245,7 +245,11 @@ def in_use(variable: Variable) -> bool:
 
 
 def binding_set(catalogue, register_id: str) -> EhrBindingSet | None:
-    return getattr(catalogue, "ehr_bindings", {}).get(register_id)
+    return catalogue.ehr_bindings.get(register_id)
+
+
+def bindings_by_variable(catalogue) -> dict[str, EhrBinding]:
+    return {b.variable: b for bset in catalogue.ehr_bindings.values() for b in bset.bindings or []}
 
 
 def plan_form(catalogue, register_id: str, form: str) -> FormPlan:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from regcat.ehr.bindings import in_use
+from regcat.ehr.bindings import bindings_by_variable, in_use
 
 CATEGORIES = ("ehr", "key_register", "derived", "manual")
 
@@ -54,7 +54,7 @@ def coverage(catalogue, register_id: str | None = None) -> list[FormCoverage]:
 
     if register_id is not None and register_id not in catalogue.registers:
         raise RegcatError(f"no register {register_id!r} in the catalogue")
-    bound = {b.variable for bset in catalogue.ehr_bindings.values() for b in bset.bindings or []}
+    bound = bindings_by_variable(catalogue)
     fed = _key_fed(catalogue)
     rows: list[FormCoverage] = []
     registers = [register_id] if register_id else sorted(catalogue.registers)

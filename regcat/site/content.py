@@ -146,11 +146,11 @@ def load_content(index_dir: Path, database_url: str | None = None) -> SiteConten
         forms=forms,
         supersedes=dict(supersedes),
     )
+    from regcat.ehr.bindings import bindings_by_variable
     from regcat.ehr.coverage import coverage
 
+    content.bindings = bindings_by_variable(cat)
     for bset in cat.ehr_bindings.values():
-        for binding in bset.bindings or []:
-            content.bindings[binding.variable] = binding
         for anchor in bset.anchors or []:
             content.anchors.setdefault(anchor.variable, []).append(anchor.form)
     content.coverage = {(r.register, r.form): r for r in coverage(cat)}
